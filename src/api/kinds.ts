@@ -1,0 +1,5 @@
+// Every kind Wren serves. The CRD generator and the controller read this list.
+import { canaryKind } from "./canary.ts";
+import type { KindDefinition } from "./kind.ts";
+
+export const kinds: readonly KindDefinition[] = [canaryKind];
