@@ -147,6 +147,13 @@ export const CanaryAnalysis = z
     if (a.match !== undefined && a.iterations === undefined) {
       ctx.addIssue({ code: "custom", path: ["match"], message: "match (A/B testing) requires iterations" });
     }
+    if (a.mirror && a.iterations === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mirror"],
+        message: "mirror requires iterations: mirrored requests are analysed before any live traffic moves",
+      });
+    }
     if (a.mirrorWeight !== undefined && !a.mirror) {
       ctx.addIssue({ code: "custom", path: ["mirrorWeight"], message: "mirrorWeight requires mirror: true" });
     }
@@ -187,6 +194,16 @@ export const CanaryPhase = z.enum([
   "Paused",
 ]);
 
+/** A manual action (kubectl wren) as consumed by the controller. */
+export const ConsumedAction = z.object({
+  id: z.string(),
+  action: z.string(),
+  requestedBy: z.string().optional(),
+  requestedAt: z.string().optional(),
+  consumedAt: z.string(),
+  result: z.string().describe("What the action did, or why it was ignored."),
+});
+
 /** The last value read for one metric and its verdict. */
 export const MetricResult = z.object({
   name: z.string(),
@@ -213,11 +230,20 @@ export const CanaryStatus = z.object({
   stepIndex: z.number().int().optional(),
   lastAppliedSpec: z.string().optional().describe("Hash of the target pod template under analysis."),
   lastPromotedSpec: z.string().optional().describe("Hash of the pod template the primary runs."),
-  lastTransitionTime: z.string().optional(),
+  lastTransitionTime: z.string().optional().describe("When the phase last changed."),
+  lastStepTime: z.string().optional().describe("When the last analysis step ran; the next is due an interval later."),
+  waitingSince: z
+    .string()
+    .optional()
+    .describe("When the current wait (pods ready) began; it fails after progressDeadlineSeconds."),
+  resumePhase: CanaryPhase.optional().describe("The phase a paused canary returns to on resume."),
+  preRolloutPassed: z.boolean().optional().describe("The pre-rollout webhooks passed for this revision."),
+  lastAction: ConsumedAction.optional().describe("The last manual action consumed, so each is consumed once."),
   metrics: z.array(MetricResult).optional(),
 });
 
 export type CanarySpec = z.infer<typeof CanarySpec>;
+export type CanaryPhase = z.infer<typeof CanaryPhase>;
 export type CanaryStatus = z.infer<typeof CanaryStatus>;
 
 export const canaryKind: KindDefinition = {
@@ -234,6 +260,7 @@ export const canaryKind: KindDefinition = {
     { name: "Phase", type: "string", jsonPath: ".status.phase" },
     { name: "Weight", type: "integer", jsonPath: ".status.canaryWeight" },
     { name: "FailedChecks", type: "integer", jsonPath: ".status.failedChecks" },
+    { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
     { name: "Target", type: "string", jsonPath: ".spec.targetRef.name", priority: 1 },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
   ],

@@ -193,3 +193,14 @@ export const MetricsUnavailablePolicy = z.object({
     .default(3)
     .describe("Consecutive intervals without data before the rollback action is taken."),
 });
+
+export type Duration = z.infer<typeof Duration>;
+export type Severity = z.infer<typeof Severity>;
+export type WebhookType = z.infer<typeof WebhookType>;
+export type WebhookGate = z.infer<typeof WebhookGate>;
+export type MetricCheck = z.infer<typeof MetricCheck>;
+export type ThresholdRange = z.infer<typeof ThresholdRange>;
+export type HTTPMatchRequest = z.infer<typeof HTTPMatchRequest>;
+export type TimeWindow = z.infer<typeof TimeWindow>;
+export type Condition = z.infer<typeof Condition>;
+export type MetricsUnavailablePolicy = z.infer<typeof MetricsUnavailablePolicy>;

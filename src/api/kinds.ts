@@ -1,5 +1,6 @@
 // Every kind Wren serves. The CRD generator and the controller read this list.
 import { canaryKind } from "./canary.ts";
 import type { KindDefinition } from "./kind.ts";
+import { metricTemplateKind } from "./metric-template.ts";
 
-export const kinds: readonly KindDefinition[] = [canaryKind];
+export const kinds: readonly KindDefinition[] = [canaryKind, metricTemplateKind];

@@ -40,7 +40,7 @@ export function ensureBinaries(): Binaries {
       `testbed: building ${missing.join(", ")} into ${binaryCacheDir} (a cold build takes a while)`,
     );
     const started = Date.now();
-    const result = spawnSync("bash", [join(testbedDir, "build-binaries.sh"), binaryCacheDir], {
+    const result = spawnSync("bash", [join(testbedDir, "build-binaries.sh"), binaryCacheDir, ...missing], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     if (result.status !== 0) throw new Error(`building the testbed binaries failed (exit ${result.status})`);

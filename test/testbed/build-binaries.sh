@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the testbed's Kubernetes, etcd and KWOK binaries from Go modules into a
 # cache folder keyed by version. Builds only what is missing; prints how long each took.
-# Usage: build-binaries.sh <bin-dir>   (versions come from the environment, see versions.env)
+# Usage: build-binaries.sh <bin-dir> [name...]   (names default to every binary; versions from versions.env)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
 
-bin_dir=${1:?usage: build-binaries.sh <bin-dir>}
+bin_dir=${1:?usage: build-binaries.sh <bin-dir> [name...]}
+shift
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+# needed NAME: true when NAME was asked for and is not in bin_dir yet.
+needed() { [[ " ${wanted[*]} " == *" $1 "* ]] && [ ! -x "$bin_dir/$1" ]; }
 mkdir -p "$bin_dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,7 +32,7 @@ timed() { # name, command...
 
 k8s_missing=()
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-  [ -x "$bin_dir/$b" ] || k8s_missing+=("$b")
+  if needed "$b"; then k8s_missing+=("$b"); fi
 done
 
 if [ ${#k8s_missing[@]} -gt 0 ]; then
@@ -66,7 +71,7 @@ GO
   done
 fi
 
-if [ ! -x "$bin_dir/etcd" ]; then
+if needed etcd; then
   # etcd's server module has relative replaces too; a wrapper main builds it.
   mkdir -p "$work/etcd"
   cat >"$work/etcd/main.go" <<'GO'
@@ -86,7 +91,7 @@ GO
 fi
 
 for b in kwok kwokctl; do
-  if [ ! -x "$bin_dir/$b" ]; then
+  if needed "$b"; then
     timed "$b $KWOK_VERSION" env GOBIN="$work/gobin" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION" "sigs.k8s.io/kwok/cmd/$b@$KWOK_VERSION"
     mv "$work/gobin/$b" "$bin_dir/$b"
   fi

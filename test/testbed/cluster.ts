@@ -10,6 +10,7 @@ export function kwokctlEnv(binaries: Binaries, kwokWorkdir: string): NodeJS.Proc
   return {
     ...process.env,
     KWOK_WORKDIR: kwokWorkdir,
+    KWOK_KUBE_VERSION: versions.K8S_VERSION,
     PATH: [dirname(binaries.kubectl), process.env.PATH ?? ""].join(delimiter),
   };
 }
@@ -30,7 +31,6 @@ export function createCluster(
       "cluster",
       `--name=${clusterName}`,
       "--runtime=binary",
-      `--kube-version=${versions.K8S_VERSION}`,
       `--kube-apiserver-port=${apiserverPort}`,
       "--kube-authorization=true",
       "--kube-admission=true",
@@ -40,6 +40,7 @@ export function createCluster(
       `--kube-controller-manager-binary=${binaries["kube-controller-manager"]}`,
       `--kube-scheduler-binary=${binaries["kube-scheduler"]}`,
       `--kwok-controller-binary=${binaries.kwok}`,
+      "--disable-qps-limits",
       "--wait=3m",
     ],
     env,

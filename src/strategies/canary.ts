@@ -1,0 +1,785 @@
+// The Canary state machine. Pure: (spec, status, observations) -> (status, actions).
+// Every decision re-derives the routing and the canary's scale from the new
+// status, so acting is idempotent and a restarted controller converges from
+// status alone.
+import type { CanaryPhase, CanarySpec, CanaryStatus } from "../api/canary.ts";
+import type { Condition, WebhookType } from "../api/common.ts";
+import type {
+  Action,
+  CheckResult,
+  Decision,
+  ManualAction,
+  Routing,
+  WebhookResult,
+  WorkloadObservation,
+} from "./decision.ts";
+import { durationMs } from "./duration.ts";
+
+/** What the reconciler observed for one Canary. */
+export interface CanaryObservations {
+  now: Date;
+  generation: number;
+  target: WorkloadObservation;
+  primary: WorkloadObservation;
+  /** This interval's metric checks; present only when the plan asked for analysis. */
+  checks?: CheckResult[];
+  /** Answers of the webhooks the plan asked for. */
+  webhooks?: WebhookResult[];
+  /** A manual action not yet consumed. */
+  manualAction?: ManualAction;
+  /** True when spec.window is unset or the clock is inside it. */
+  windowOpen: boolean;
+}
+
+/** What the reconciler must observe before deciding: analysis and which webhook gates. */
+export interface CanaryPlan {
+  analyse: boolean;
+  gates: WebhookType[];
+}
+
+type Status = CanaryStatus;
+type Reason = { reason: string; message: string };
+
+const progressing: ReadonlySet<CanaryPhase> = new Set(["Progressing", "WaitingPromotion"]);
+const idle = 30_000;
+const warningReasons: ReadonlySet<string> = new Set([
+  "RolledBack",
+  "CheckFailed",
+  "MetricsUnavailable",
+  "TargetNotFound",
+  "ProgressDeadlineExceeded",
+]);
+
+/** The canary weights of each step, e.g. stepWeight 20 to maxWeight 50 gives [20, 40, 50]. */
+export function stepWeights(spec: CanarySpec): number[] {
+  const a = spec.analysis;
+  if (a.stepWeights) return a.stepWeights;
+  if (a.stepWeight === undefined || a.maxWeight === undefined) return [];
+  const weights: number[] = [];
+  for (let w = a.stepWeight; w < a.maxWeight; w += a.stepWeight) weights.push(w);
+  weights.push(a.maxWeight);
+  return weights;
+}
+
+function isABTesting(spec: CanarySpec): boolean {
+  return spec.analysis.iterations !== undefined;
+}
+
+/** Routing implied by a status: the single source of truth for the VirtualService. */
+export function routingFor(spec: CanarySpec, status: Status): Routing {
+  const phase = status.phase === "Paused" ? status.resumePhase : status.phase;
+  const live = phase !== undefined && (progressing.has(phase) || phase === "Promoting");
+  if (!live) return { weights: { primary: 100, canary: 0 }, match: false, mirrorWeight: 0 };
+  const canary = status.canaryWeight ?? 0;
+  // A/B traffic starts once the first step (after pre-rollout) is taken, and stops at promotion.
+  const ab = isABTesting(spec) && phase !== "Promoting" && (status.stepIndex ?? 0) > 0;
+  return {
+    weights: { primary: 100 - canary, canary },
+    match: ab && !spec.analysis.mirror,
+    mirrorWeight: ab && spec.analysis.mirror ? (spec.analysis.mirrorWeight ?? 100) : 0,
+  };
+}
+
+/** Replicas the target (the canary) should run in a status; undefined leaves it alone. */
+function canaryReplicas(status: Status, obs: CanaryObservations): number | undefined {
+  const phase = status.phase === "Paused" ? status.resumePhase : status.phase;
+  // Never scale the target down before the primary serves: it may be the only version running.
+  if (phase === undefined || phase === "Initializing") return undefined;
+  const up = progressing.has(phase) || phase === "Promoting";
+  return up ? Math.max(obs.primary.replicas, 1) : 0;
+}
+
+function elapsed(since: string | undefined, now: Date): number {
+  return since === undefined ? Number.POSITIVE_INFINITY : now.getTime() - Date.parse(since);
+}
+
+function stepDue(spec: CanarySpec, status: Status, now: Date): boolean {
+  return elapsed(status.lastStepTime, now) >= durationMs(spec.analysis.interval);
+}
+
+/** Which observations the next decision needs. Pure, so tests and the reconciler agree. */
+export function planCanary(spec: CanarySpec, status: Status, now: Date): CanaryPlan {
+  const gates: WebhookType[] = [];
+  const phase = status.phase;
+  if (spec.suspend) return { analyse: false, gates };
+  if (phase === "Waiting") gates.push("confirm-rollout");
+  if (phase === "Progressing" && (status.stepIndex ?? 0) === 0 && !status.preRolloutPassed)
+    gates.push("pre-rollout");
+  const due = phase !== undefined && progressing.has(phase) && stepDue(spec, status, now);
+  if (due && !spec.skipAnalysis) gates.push("rollout", "rollback");
+  if (due && phase === "Progressing") gates.push("confirm-traffic-increase");
+  if (due) gates.push("confirm-promotion");
+  return { analyse: due && !spec.skipAnalysis && spec.analysis.metrics.length > 0, gates };
+}
+
+function setCondition(status: Status, ready: boolean, r: Reason, now: Date, generation: number): Status {
+  const previous = status.conditions?.find((c) => c.type === "Ready");
+  const value = ready ? "True" : "False";
+  const changed = previous?.status !== value || previous.reason !== r.reason;
+  const condition: Condition = {
+    type: "Ready",
+    status: value,
+    reason: r.reason,
+    message: r.message,
+    lastTransitionTime: changed || !previous ? now.toISOString() : previous.lastTransitionTime,
+    observedGeneration: generation,
+  };
+  return {
+    ...status,
+    conditions: [...(status.conditions ?? []).filter((c) => c.type !== "Ready"), condition],
+  };
+}
+
+/** Builds the decision for a status: routing and scale always, plus extra actions. */
+function decision(
+  spec: CanarySpec,
+  previous: Status,
+  next: Status,
+  obs: CanaryObservations,
+  r: Reason & { ready?: boolean; requeueMs?: number },
+  extra: Action[] = [],
+): Decision<Status> {
+  let status: Status = { ...next, observedGeneration: obs.generation };
+  if (status.phase !== previous.phase) status.lastTransitionTime = obs.now.toISOString();
+  status = setCondition(status, r.ready ?? false, r, obs.now, obs.generation);
+  const actions: Action[] = [...extra];
+  if (obs.primary.exists || actions.some((a) => a.type === "PromoteSpec")) {
+    actions.push({ type: "SetRouting", routing: routingFor(spec, status) });
+  }
+  if (obs.target.exists && obs.primary.exists) {
+    const replicas = canaryReplicas(status, obs);
+    if (replicas !== undefined && obs.target.replicas !== replicas)
+      actions.push({ type: "ScaleTarget", replicas });
+  }
+  const previousReason = previous.conditions?.find((c) => c.type === "Ready")?.reason;
+  if (status.phase !== previous.phase || r.reason !== previousReason) {
+    const warning = warningReasons.has(r.reason) || status.phase === "Failed";
+    actions.push({
+      type: "Event",
+      eventType: warning ? "Warning" : "Normal",
+      reason: r.reason,
+      message: r.message,
+    });
+    if (status.phase !== previous.phase) {
+      actions.push({ type: "Notify", severity: warning ? "error" : "info", message: r.message });
+    }
+  }
+  if (r.requeueMs !== undefined) actions.push({ type: "RequeueAfter", ms: r.requeueMs });
+  return { status, actions, reason: r.message };
+}
+
+function waitFor(
+  spec: CanarySpec,
+  status: Status,
+  obs: CanaryObservations,
+  what: string,
+): { status: Status; expired: boolean; r: Reason & { requeueMs: number } } {
+  const since = status.waitingSince ?? obs.now.toISOString();
+  const deadline = spec.progressDeadlineSeconds * 1000;
+  const waited = elapsed(since, obs.now);
+  return {
+    status: { ...status, waitingSince: since },
+    expired: waited > deadline,
+    r: {
+      reason: "Waiting",
+      message: `waiting for ${what} (${Math.round(waited / 1000)}s of ${spec.progressDeadlineSeconds}s)`,
+      requeueMs: Math.min(Math.max(deadline - waited, 1000), 5000),
+    },
+  };
+}
+
+/** Starts the analysis of the target's current revision from weight 0. */
+function start(spec: CanarySpec, status: Status, obs: CanaryObservations, why: string): Decision<Status> {
+  const hash = obs.target.templateHash;
+  const fresh: Status = {
+    ...status,
+    lastAppliedSpec: hash,
+    canaryWeight: 0,
+    stepIndex: 0,
+    failedChecks: 0,
+    unavailableChecks: 0,
+    iterations: 0,
+    preRolloutPassed: false,
+    lastStepTime: obs.now.toISOString(),
+    waitingSince: undefined,
+    resumePhase: undefined,
+    metrics: [],
+  };
+  if (spec.skipAnalysis) {
+    return decision(spec, status, { ...fresh, phase: "Promoting" }, obs, {
+      reason: "SkipAnalysis",
+      message: `${why}; skipAnalysis is set, promoting revision ${hash} without analysis`,
+      requeueMs: 1000,
+    });
+  }
+  return decision(spec, status, { ...fresh, phase: "Progressing" }, obs, {
+    reason: "Progressing",
+    message: `${why}; starting analysis of revision ${hash}`,
+    requeueMs: 1000,
+  });
+}
+
+function rollback(spec: CanarySpec, status: Status, obs: CanaryObservations, why: string): Decision<Status> {
+  return decision(
+    spec,
+    status,
+    { ...status, phase: "Failed", canaryWeight: 0, waitingSince: undefined, resumePhase: undefined },
+    obs,
+    { reason: "RolledBack", message: `rolled back revision ${status.lastAppliedSpec}: ${why}` },
+  );
+}
+
+function gateAnswers(obs: CanaryObservations, type: WebhookType): WebhookResult[] {
+  return (obs.webhooks ?? []).filter((w) => w.type === type);
+}
+
+/** All gates of a type passed (true when the spec has none). */
+function gatesOpen(
+  spec: CanarySpec,
+  obs: CanaryObservations,
+  type: WebhookType,
+): { open: boolean; message: string } {
+  const declared = spec.analysis.webhooks.filter((w) => w.type === type);
+  const answers = gateAnswers(obs, type);
+  const closed = declared.filter((w) => !answers.some((a) => a.name === w.name && a.ok));
+  return {
+    open: closed.length === 0,
+    message: closed.map((w) => `${type} webhook ${w.name}`).join(", "),
+  };
+}
+
+/** Consumes a pending manual action; returns the status with it recorded. */
+function consume(status: Status, action: ManualAction, now: Date, result: string): Status {
+  return {
+    ...status,
+    lastAction: {
+      id: action.id,
+      action: action.action,
+      requestedBy: action.requestedBy,
+      requestedAt: action.requestedAt,
+      consumedAt: now.toISOString(),
+      result,
+    },
+  };
+}
+
+function who(action: ManualAction): string {
+  return action.requestedBy ? ` by ${action.requestedBy}` : "";
+}
+
+/**
+ * Moves to the next step, or towards promotion when the last step passed.
+ * `manual` (kubectl wren promote) skips the confirm-traffic-increase gate.
+ */
+function advance(
+  spec: CanarySpec,
+  status: Status,
+  obs: CanaryObservations,
+  why: string,
+  manual = false,
+): Decision<Status> {
+  const now = obs.now.toISOString();
+  if (isABTesting(spec) && (status.stepIndex ?? 0) === 0) {
+    const match = spec.analysis.mirror
+      ? "mirroring traffic to the canary"
+      : "routing matching requests to the canary";
+    return decision(spec, status, { ...status, stepIndex: 1, lastStepTime: now }, obs, {
+      reason: "Progressing",
+      message: `${why}; ${match} for ${spec.analysis.iterations} iterations`,
+      requeueMs: durationMs(spec.analysis.interval),
+    });
+  }
+  if (isABTesting(spec)) {
+    const iterations = (status.iterations ?? 0) + 1;
+    const target = spec.analysis.iterations ?? 0;
+    if (iterations < target) {
+      return decision(spec, status, { ...status, iterations, lastStepTime: now }, obs, {
+        reason: "Progressing",
+        message: `${why}; iteration ${iterations} of ${target}`,
+        requeueMs: durationMs(spec.analysis.interval),
+      });
+    }
+    return promote(spec, { ...status, iterations }, obs, `${why}; ${target} iterations passed`);
+  }
+  const weights = stepWeights(spec);
+  const index = status.stepIndex ?? 0;
+  const nextWeight = weights[index];
+  if (nextWeight === undefined)
+    return promote(spec, status, obs, `${why}; analysis at ${status.canaryWeight}% passed`);
+  if (index > 0 && !manual) {
+    const gate = gatesOpen(spec, obs, "confirm-traffic-increase");
+    if (!gate.open) {
+      return decision(spec, status, { ...status, lastStepTime: now }, obs, {
+        reason: "WaitingForGate",
+        message: `holding at ${status.canaryWeight}%: waiting for ${gate.message}`,
+        requeueMs: durationMs(spec.analysis.interval),
+      });
+    }
+  }
+  return decision(
+    spec,
+    status,
+    { ...status, phase: "Progressing", stepIndex: index + 1, canaryWeight: nextWeight, lastStepTime: now },
+    obs,
+    {
+      reason: "Progressing",
+      message: `${why}; canary weight ${status.canaryWeight ?? 0}% -> ${nextWeight}% (step ${index + 1} of ${weights.length})`,
+      requeueMs: durationMs(spec.analysis.interval),
+    },
+  );
+}
+
+function promote(spec: CanarySpec, status: Status, obs: CanaryObservations, why: string): Decision<Status> {
+  const gate = gatesOpen(spec, obs, "confirm-promotion");
+  if (!gate.open) {
+    return decision(
+      spec,
+      status,
+      { ...status, phase: "WaitingPromotion", lastStepTime: obs.now.toISOString() },
+      obs,
+      {
+        reason: "WaitingPromotion",
+        message: `${why}; waiting for ${gate.message} before promotion`,
+        requeueMs: durationMs(spec.analysis.interval),
+      },
+    );
+  }
+  return decision(spec, status, { ...status, phase: "Promoting", lastStepTime: obs.now.toISOString() }, obs, {
+    reason: "Promoting",
+    message: `${why}; promoting revision ${status.lastAppliedSpec} to the primary`,
+    requeueMs: 1000,
+  });
+}
+
+/** One analysis round: checks, then rollback, hold or advance. */
+function analyse(spec: CanarySpec, status: Status, obs: CanaryObservations): Decision<Status> {
+  const now = obs.now.toISOString();
+  const interval = durationMs(spec.analysis.interval);
+  const rollbackHook = gateAnswers(obs, "rollback").find((w) => w.ok);
+  if (rollbackHook) return rollback(spec, status, obs, `rollback webhook ${rollbackHook.name} asked for it`);
+
+  const checks = spec.skipAnalysis ? [] : (obs.checks ?? []);
+  const hooks = spec.skipAnalysis ? [] : gateAnswers(obs, "rollout");
+  const failed = [
+    ...checks.filter((c) => c.verdict === "Fail").map((c) => `${c.name} ${c.message ?? "failed"}`),
+    ...hooks.filter((h) => !h.ok).map((h) => `rollout webhook ${h.name}: ${h.message ?? "failed"}`),
+  ];
+  const unavailable = checks.filter((c) => c.verdict === "Unavailable");
+  const measured: Status = {
+    ...status,
+    lastStepTime: now,
+    metrics: checks.map((c) => ({
+      name: c.name,
+      value: c.value,
+      primaryValue: c.primaryValue,
+      thresholdRange: c.thresholdRange,
+      verdict: c.verdict,
+      message: c.message,
+      time: now,
+    })),
+  };
+  if (failed.length > 0) {
+    const failedChecks = (status.failedChecks ?? 0) + 1;
+    const next = { ...measured, failedChecks, unavailableChecks: 0 };
+    const why = failed.join("; ");
+    if (failedChecks >= spec.analysis.threshold) {
+      return rollback(
+        spec,
+        next,
+        obs,
+        `${failedChecks} failed checks (threshold ${spec.analysis.threshold}): ${why}`,
+      );
+    }
+    return decision(spec, status, next, obs, {
+      reason: "CheckFailed",
+      message: `check failed (${failedChecks} of ${spec.analysis.threshold}): ${why}`,
+      requeueMs: interval,
+    });
+  }
+  if (unavailable.length > 0) {
+    const unavailableChecks = (status.unavailableChecks ?? 0) + 1;
+    const policy = spec.analysis.metricsUnavailable;
+    const why = unavailable.map((c) => `${c.name}: ${c.message ?? "no data"}`).join("; ");
+    const next = { ...measured, unavailableChecks };
+    if (policy.action === "rollback" && unavailableChecks >= policy.after) {
+      return rollback(spec, next, obs, `metrics unavailable for ${unavailableChecks} intervals: ${why}`);
+    }
+    return decision(spec, status, next, obs, {
+      reason: "MetricsUnavailable",
+      message: `holding at ${status.canaryWeight ?? 0}%: metrics unavailable (${unavailableChecks} in a row, policy ${policy.action}): ${why}`,
+      requeueMs: interval,
+    });
+  }
+  const passed = { ...measured, unavailableChecks: 0 };
+  if (!obs.windowOpen) {
+    return decision(spec, status, passed, obs, {
+      reason: "OutsideWindow",
+      message: `checks passed; holding at ${status.canaryWeight ?? 0}% outside the rollout window`,
+      requeueMs: interval,
+    });
+  }
+  if (status.phase === "WaitingPromotion") return promote(spec, passed, obs, "checks passed");
+  return advance(spec, passed, obs, "checks passed");
+}
+
+function handleManual(
+  spec: CanarySpec,
+  status: Status,
+  obs: CanaryObservations,
+  action: ManualAction,
+): Decision<Status> | undefined {
+  const phase = status.phase;
+  const by = who(action);
+  const ignore = (why: string): Decision<Status> =>
+    decision(spec, status, consume(status, action, obs.now, `ignored: ${why}`), obs, {
+      reason: "ActionIgnored",
+      message: `${action.action}${by} ignored: ${why}`,
+      ready: phase === "Succeeded" || phase === "Initialized",
+      requeueMs: 1000,
+    });
+  switch (action.action) {
+    case "abort":
+      if (phase !== undefined && (progressing.has(phase) || phase === "Paused" || phase === "Waiting")) {
+        return rollback(spec, consume(status, action, obs.now, "rolled back"), obs, `aborted${by}`);
+      }
+      return ignore(`nothing to abort in phase ${phase}`);
+    case "pause":
+      if (phase !== undefined && (progressing.has(phase) || phase === "Waiting")) {
+        return decision(
+          spec,
+          status,
+          { ...consume(status, action, obs.now, "paused"), phase: "Paused", resumePhase: phase },
+          obs,
+          {
+            reason: "Paused",
+            message: `paused${by} at ${status.canaryWeight ?? 0}%`,
+          },
+        );
+      }
+      return ignore(`cannot pause in phase ${phase}`);
+    case "resume":
+      if (phase === "Paused") {
+        const resumed = {
+          ...consume(status, action, obs.now, "resumed"),
+          phase: status.resumePhase ?? "Progressing",
+        };
+        return decision(
+          spec,
+          status,
+          { ...resumed, resumePhase: undefined, lastStepTime: obs.now.toISOString() },
+          obs,
+          {
+            reason: "Resumed",
+            message: `resumed${by} at ${status.canaryWeight ?? 0}%`,
+            requeueMs: durationMs(spec.analysis.interval),
+          },
+        );
+      }
+      return ignore("not paused");
+    case "retry":
+      if (phase === "Failed") {
+        return start(spec, consume(status, action, obs.now, "restarted"), obs, `retry${by}`);
+      }
+      return ignore(`only a failed canary can be retried (phase ${phase})`);
+    case "promote":
+      if (phase === "Progressing") {
+        const next = consume(status, action, obs.now, "advanced one step");
+        return advance(spec, next, obs, `promoted one step${by}`, true);
+      }
+      if (phase === "WaitingPromotion") {
+        const next = consume(status, action, obs.now, "promoted");
+        return decision(spec, status, { ...next, phase: "Promoting" }, obs, {
+          reason: "Promoting",
+          message: `promotion approved${by}`,
+          requeueMs: 1000,
+        });
+      }
+      return ignore(`nothing to promote in phase ${phase}`);
+    case "promote-full":
+      if (phase !== undefined && (progressing.has(phase) || phase === "Waiting")) {
+        const next = consume(status, action, obs.now, "promoted fully");
+        return decision(
+          spec,
+          status,
+          { ...next, phase: "Promoting", lastStepTime: obs.now.toISOString() },
+          obs,
+          {
+            reason: "Promoting",
+            message: `full promotion${by}, skipping the remaining steps`,
+            requeueMs: 1000,
+          },
+        );
+      }
+      return ignore(`nothing to promote in phase ${phase}`);
+  }
+}
+
+/** The Canary state machine. */
+export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObservations): Decision<Status> {
+  const phase = status.phase;
+  if (spec.suspend) {
+    return {
+      status: setCondition(
+        status,
+        false,
+        { reason: "Suspended", message: "spec.suspend is set; nothing changes" },
+        obs.now,
+        obs.generation,
+      ),
+      actions: [],
+      reason: "suspended",
+    };
+  }
+  if (!obs.target.exists) {
+    return decision(spec, status, { ...status, phase: phase ?? "Initializing" }, obs, {
+      reason: "TargetNotFound",
+      message: `Deployment ${spec.targetRef.name} not found`,
+      requeueMs: idle,
+    });
+  }
+
+  // Initialisation: copy the target to the primary, route all traffic there, scale the target down.
+  if (phase === undefined || phase === "Initializing") {
+    const base: Status = { ...status, phase: "Initializing" };
+    if (!obs.primary.exists || obs.primary.templateHash !== obs.target.templateHash) {
+      return decision(
+        spec,
+        status,
+        { ...base, waitingSince: status.waitingSince ?? obs.now.toISOString() },
+        obs,
+        {
+          reason: "Initializing",
+          message: `creating the primary from ${spec.targetRef.name} (revision ${obs.target.templateHash})`,
+          requeueMs: 1000,
+        },
+        [{ type: "PromoteSpec", replicas: Math.max(obs.target.replicas, 1) }],
+      );
+    }
+    if (!obs.primary.ready) {
+      const wait = waitFor(spec, base, obs, "the primary to become ready");
+      if (wait.expired) {
+        return decision(spec, status, { ...wait.status, phase: "Failed" }, obs, {
+          reason: "ProgressDeadlineExceeded",
+          message: `the primary did not become ready within ${spec.progressDeadlineSeconds}s`,
+        });
+      }
+      return decision(spec, status, wait.status, obs, wait.r);
+    }
+    const hash = obs.target.templateHash;
+    return decision(
+      spec,
+      status,
+      {
+        ...base,
+        phase: "Initialized",
+        canaryWeight: 0,
+        lastAppliedSpec: hash,
+        lastPromotedSpec: hash,
+        waitingSince: undefined,
+      },
+      obs,
+      {
+        reason: "Initialized",
+        message: `primary runs revision ${hash}; all traffic on the primary`,
+        ready: true,
+      },
+    );
+  }
+
+  const pending =
+    obs.manualAction && obs.manualAction.id !== status.lastAction?.id ? obs.manualAction : undefined;
+  const newRevision = obs.target.templateHash !== status.lastAppliedSpec;
+
+  if (
+    newRevision &&
+    phase !== "Promoting" &&
+    phase !== "Finalising" &&
+    obs.target.templateHash === status.lastPromotedSpec
+  ) {
+    // Reverted to what the primary runs (e.g. after a rollback): nothing to analyse.
+    const hash = obs.target.templateHash;
+    return decision(
+      spec,
+      status,
+      { ...status, phase: "Succeeded", canaryWeight: 0, lastAppliedSpec: hash },
+      obs,
+      {
+        reason: "Succeeded",
+        message: `target reverted to revision ${hash}, which the primary already runs`,
+        ready: true,
+      },
+    );
+  }
+  if (newRevision && phase !== "Promoting" && phase !== "Finalising") {
+    const why =
+      phase !== undefined && (progressing.has(phase) || phase === "Paused")
+        ? `new revision ${obs.target.templateHash} during analysis of ${status.lastAppliedSpec}, restarting from 0%`
+        : `new revision ${obs.target.templateHash} detected`;
+    const gate = gatesOpen(spec, obs, "confirm-rollout");
+    const waiting = !gate.open || !obs.windowOpen;
+    if (waiting) {
+      const held: Status = {
+        ...status,
+        phase: "Waiting",
+        canaryWeight: 0,
+        lastAppliedSpec: status.lastAppliedSpec,
+      };
+      return decision(spec, status, held, obs, {
+        reason: gate.open ? "OutsideWindow" : "WaitingForGate",
+        message: `${why}; waiting for ${gate.open ? "the rollout window" : gate.message}`,
+        requeueMs: durationMs(spec.analysis.interval),
+      });
+    }
+    return start(spec, status, obs, why);
+  }
+
+  if (pending) {
+    const handled = handleManual(spec, status, obs, pending);
+    if (handled) return handled;
+  }
+
+  switch (phase) {
+    case "Initialized":
+    case "Succeeded":
+    case "Failed":
+      return decision(spec, status, status, obs, {
+        reason: phase === "Failed" ? "RolledBack" : phase,
+        message:
+          phase === "Failed"
+            ? (status.conditions?.find((c) => c.type === "Ready")?.message ?? "rolled back")
+            : `primary runs revision ${status.lastPromotedSpec}`,
+        ready: phase !== "Failed",
+      });
+    case "Waiting":
+      // The target went back to the revision last analysed while it waited: nothing to release.
+      return decision(spec, status, { ...status, phase: "Succeeded" }, obs, {
+        reason: "Succeeded",
+        message: `target is back at revision ${status.lastAppliedSpec}; nothing to release`,
+        ready: true,
+      });
+    case "Paused":
+      return decision(spec, status, status, obs, {
+        reason: "Paused",
+        message: `paused at ${status.canaryWeight ?? 0}%; kubectl wren resume continues`,
+      });
+    case "Progressing":
+    case "WaitingPromotion": {
+      if (!obs.target.ready) {
+        const wait = waitFor(
+          spec,
+          status,
+          obs,
+          `the canary Deployment ${spec.targetRef.name} to become ready`,
+        );
+        if (wait.expired)
+          return rollback(spec, wait.status, obs, `canary not ready within ${spec.progressDeadlineSeconds}s`);
+        return decision(spec, status, wait.status, obs, wait.r);
+      }
+      const ready: Status = { ...status, waitingSince: undefined };
+      if ((ready.stepIndex ?? 0) === 0 && !ready.preRolloutPassed) {
+        const gate = gatesOpen(spec, obs, "pre-rollout");
+        if (!gate.open) {
+          const failedChecks = (ready.failedChecks ?? 0) + 1;
+          if (failedChecks >= spec.analysis.threshold) {
+            return rollback(
+              spec,
+              { ...ready, failedChecks },
+              obs,
+              `${gate.message} failed ${failedChecks} times`,
+            );
+          }
+          return decision(
+            spec,
+            status,
+            { ...ready, failedChecks, lastStepTime: obs.now.toISOString() },
+            obs,
+            {
+              reason: "CheckFailed",
+              message: `${gate.message} did not pass (${failedChecks} of ${spec.analysis.threshold})`,
+              requeueMs: durationMs(spec.analysis.interval),
+            },
+          );
+        }
+        return advance(spec, { ...ready, preRolloutPassed: true }, obs, "canary ready");
+      }
+      if (!stepDue(spec, ready, obs.now)) {
+        const remaining = durationMs(spec.analysis.interval) - elapsed(ready.lastStepTime, obs.now);
+        return decision(spec, status, ready, obs, {
+          reason: phase,
+          message: `at ${ready.canaryWeight ?? 0}%; next analysis in ${Math.ceil(remaining / 1000)}s`,
+          requeueMs: Math.max(remaining, 100),
+        });
+      }
+      return analyse(spec, ready, obs);
+    }
+    case "Promoting": {
+      const promoted = obs.primary.templateHash === status.lastAppliedSpec;
+      if (!promoted) {
+        return decision(
+          spec,
+          status,
+          status,
+          obs,
+          {
+            reason: "Promoting",
+            message: `copying revision ${status.lastAppliedSpec} to the primary`,
+            requeueMs: 1000,
+          },
+          [{ type: "PromoteSpec", replicas: obs.primary.replicas }],
+        );
+      }
+      if (!obs.primary.ready) {
+        const wait = waitFor(spec, status, obs, "the promoted primary to become ready");
+        if (wait.expired)
+          return rollback(spec, wait.status, obs, "the promoted primary did not become ready");
+        return decision(spec, status, wait.status, obs, wait.r);
+      }
+      const weight = status.canaryWeight ?? 0;
+      const step = spec.analysis.stepWeightPromotion;
+      if (step !== undefined && weight > 0) {
+        if (!stepDue(spec, status, obs.now) && weight < 100) {
+          return decision(spec, status, status, obs, {
+            reason: "Promoting",
+            message: `promotion at ${100 - weight}% primary`,
+            requeueMs: durationMs(spec.analysis.interval),
+          });
+        }
+        const canaryWeight = Math.max(weight - step, 0);
+        return decision(
+          spec,
+          status,
+          { ...status, canaryWeight, waitingSince: undefined, lastStepTime: obs.now.toISOString() },
+          obs,
+          {
+            reason: "Promoting",
+            message: `primary weight ${100 - weight}% -> ${100 - canaryWeight}%`,
+            requeueMs: canaryWeight === 0 ? 1000 : durationMs(spec.analysis.interval),
+          },
+        );
+      }
+      return decision(
+        spec,
+        status,
+        { ...status, phase: "Finalising", canaryWeight: 0, waitingSince: undefined },
+        obs,
+        {
+          reason: "Finalising",
+          message: `primary runs revision ${status.lastAppliedSpec}; all traffic back on the primary, scaling the canary down`,
+          requeueMs: 1000,
+        },
+      );
+    }
+    case "Finalising":
+      return decision(
+        spec,
+        status,
+        { ...status, phase: "Succeeded", lastPromotedSpec: status.lastAppliedSpec },
+        obs,
+        {
+          reason: "Succeeded",
+          message: `promoted revision ${status.lastAppliedSpec}`,
+          ready: true,
+        },
+      );
+  }
+}
