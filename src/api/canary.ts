@@ -231,14 +231,19 @@ export const CanaryStatus = z.object({
   lastAppliedSpec: z.string().optional().describe("Hash of the target pod template under analysis."),
   lastPromotedSpec: z.string().optional().describe("Hash of the pod template the primary runs."),
   lastTransitionTime: z.string().optional().describe("When the phase last changed."),
-  lastStepTime: z.string().optional().describe("When the last analysis step ran; the next is due an interval later."),
+  lastStepTime: z
+    .string()
+    .optional()
+    .describe("When the last analysis step ran; the next is due an interval later."),
   waitingSince: z
     .string()
     .optional()
     .describe("When the current wait (pods ready) began; it fails after progressDeadlineSeconds."),
   resumePhase: CanaryPhase.optional().describe("The phase a paused canary returns to on resume."),
   preRolloutPassed: z.boolean().optional().describe("The pre-rollout webhooks passed for this revision."),
-  lastAction: ConsumedAction.optional().describe("The last manual action consumed, so each is consumed once."),
+  lastAction: ConsumedAction.optional().describe(
+    "The last manual action consumed, so each is consumed once.",
+  ),
   metrics: z.array(MetricResult).optional(),
 });
 

@@ -67,10 +67,7 @@ export const MetricProvider = z
 
 /** Documentation of one custom variable a template's query uses. */
 export const MetricTemplateVariable = z.object({
-  name: z
-    .string()
-    .min(1)
-    .describe("Name of the variable; the query refers to it as {{ variables.<name> }}."),
+  name: z.string().min(1).describe("Name of the variable; the query refers to it as {{ variables.<name> }}."),
   description: z.string().optional().describe("What value a check should set in templateVariables."),
 });
 

@@ -56,7 +56,7 @@ function crdFiles(): string[] {
   return files;
 }
 
-/** Installs (or updates) the CRDs and waits until the API server serves them. */
+/** Installs (or updates) the CRDs and the default istiod, and waits until the API server serves the CRDs. */
 export async function installCrds(kubeconfig: string): Promise<void> {
   const kc = kubeConfig(kubeconfig);
   const objects = crdFiles().flatMap(readManifests);
@@ -65,6 +65,7 @@ export async function installCrds(kubeconfig: string): Promise<void> {
     kc,
     objects.map((o) => o.metadata?.name ?? ""),
   );
+  await applyObjects(kc, readManifests(join(testbedDir, "istio-control-plane.yaml")));
 }
 
 function startMeshsim(kubeconfig: string, port: number, logFile: string): number {

@@ -1,0 +1,63 @@
+// A raw request to the API server with the kubeconfig's credentials. Used where
+// client-node's model serializer would drop fields it has no model name for
+// (e.g. `x-kubernetes-int-or-string` inside a CRD schema).
+import { request as httpRequest, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export interface KubeRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  body?: unknown;
+  contentType?: string;
+}
+
+export class KubeRequestError extends Error {
+  readonly code: number;
+  readonly body: string;
+  constructor(code: number, body: string, what: string) {
+    let message = body;
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      // not a Status object
+    }
+    super(`${what}: HTTP ${code}: ${message}`);
+    this.code = code;
+    this.body = body;
+  }
+}
+
+/** Sends one request and returns the parsed JSON answer; non-2xx throws KubeRequestError. */
+export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest): Promise<T> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  const url = new URL(req.path, cluster.server);
+  const options: RequestOptions = { method: req.method, headers: { Accept: "application/json" } };
+  await kc.applyToHTTPSOptions(options);
+  const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+  if (payload !== undefined && options.headers && !Array.isArray(options.headers)) {
+    options.headers["Content-Type"] = req.contentType ?? "application/json";
+    options.headers["Content-Length"] = Buffer.byteLength(payload);
+  }
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<T>((resolve, reject) => {
+    const r = send(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const code = res.statusCode ?? 0;
+        if (code < 200 || code >= 300) {
+          reject(new KubeRequestError(code, text, `${req.method} ${req.path}`));
+          return;
+        }
+        resolve((text ? JSON.parse(text) : undefined) as T);
+      });
+      res.on("error", reject);
+    });
+    r.on("error", reject);
+    if (payload !== undefined) r.write(payload);
+    r.end();
+  });
+}
