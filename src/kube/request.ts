@@ -33,13 +33,14 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("kubeconfig has no current cluster");
   const url = new URL(req.path, cluster.server);
-  const options: RequestOptions = { method: req.method, headers: { Accept: "application/json" } };
-  await kc.applyToHTTPSOptions(options);
   const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
-  if (payload !== undefined && options.headers && !Array.isArray(options.headers)) {
-    options.headers["Content-Type"] = req.contentType ?? "application/json";
-    options.headers["Content-Length"] = Buffer.byteLength(payload);
+  const headers: Record<string, string | number> = { Accept: "application/json" };
+  if (payload !== undefined) {
+    headers["Content-Type"] = req.contentType ?? "application/json";
+    headers["Content-Length"] = Buffer.byteLength(payload);
   }
+  const options: RequestOptions = { method: req.method, headers };
+  await kc.applyToHTTPSOptions(options);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const r = send(url, options, (res) => {
