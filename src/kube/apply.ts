@@ -17,7 +17,9 @@ export interface ResourceType {
 /** The REST resource of an object, from its apiVersion and kind. */
 export function resourceOf(obj: KubernetesObject): ResourceType {
   const apiVersion = obj.apiVersion ?? "";
-  const [group, version] = apiVersion.includes("/") ? (apiVersion.split("/") as [string, string]) : ["", apiVersion];
+  const [group, version] = apiVersion.includes("/")
+    ? (apiVersion.split("/") as [string, string])
+    : ["", apiVersion];
   const kind = (obj.kind ?? "").toLowerCase();
   const plural = kind.endsWith("y") ? `${kind.slice(0, -1)}ies` : `${kind}s`;
   return { group, version, plural };
@@ -63,7 +65,9 @@ export function isSubset(want: unknown, have: unknown): boolean {
   }
   if (want !== null && typeof want === "object") {
     if (have === null || typeof have !== "object" || Array.isArray(have)) return false;
-    return Object.entries(want).every(([k, v]) => v === undefined || isSubset(v, (have as Record<string, unknown>)[k]));
+    return Object.entries(want).every(
+      ([k, v]) => v === undefined || isSubset(v, (have as Record<string, unknown>)[k]),
+    );
   }
   return want === have;
 }

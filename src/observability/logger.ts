@@ -1,5 +1,5 @@
 // Structured logs: one JSON line per decision, with object, phase, weights and reason.
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 /** The process-wide logger. Level from WREN_LOG_LEVEL (default info). Secrets are redacted by key. */
 export const logger: Logger = pino({

@@ -1,6 +1,6 @@
 // Controller metrics (prom-client), served on /metrics. Label names follow the
 // CRD field names (one concept, one name).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "wren_process_" });

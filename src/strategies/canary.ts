@@ -703,10 +703,12 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
         return advance(spec, { ...ready, preRolloutPassed: true }, obs, "canary ready");
       }
       if (!stepDue(spec, ready, obs.now)) {
+        // Between steps nothing new is known: keep the last step's reason (no Event churn).
         const remaining = durationMs(spec.analysis.interval) - elapsed(ready.lastStepTime, obs.now);
+        const current = ready.conditions?.find((c) => c.type === "Ready");
         return decision(spec, status, ready, obs, {
-          reason: phase,
-          message: `at ${ready.canaryWeight ?? 0}%; next analysis in ${Math.ceil(remaining / 1000)}s`,
+          reason: current?.reason ?? phase,
+          message: current?.message ?? `at ${ready.canaryWeight ?? 0}%`,
           requeueMs: Math.max(remaining, 100),
         });
       }

@@ -1,0 +1,127 @@
+// Wires informers, the work queue and the reconciler of each kind into one controller.
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { CanarySpec } from "./api/canary.ts";
+import { canaryKind as canaryDefinition } from "./api/canary.ts";
+import { group, version } from "./api/common.ts";
+import type { MetricTemplateSpec } from "./api/metric-template.ts";
+import type { Config } from "./config.ts";
+import { prometheusProvider } from "./engine/analysis/prometheus.ts";
+import { type ClusterCache, canaryKind } from "./engine/canary-kind.ts";
+import { Reconciler } from "./engine/reconciler.ts";
+import { canaryServiceNames } from "./engine/routing/canary-routes.ts";
+import type { DestinationRule, VirtualService } from "./engine/routing/istio.ts";
+import { templateProviders } from "./engine/template-providers.ts";
+import { primaryName } from "./engine/workload/deployments.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { type Informer, objectKey } from "./kube/informer.ts";
+import { resourceInformer } from "./kube/resource-informer.ts";
+import { statusClient } from "./kube/status.ts";
+import { WorkQueue } from "./kube/workqueue.ts";
+import type { Logger } from "./observability/logger.ts";
+
+type Canary = KubernetesObject & { spec?: CanarySpec };
+
+export interface Controller {
+  /** Informers list and watch at once (a standby keeps its caches warm). */
+  start(): Promise<void>;
+  /** Reconciling starts only on the leader. */
+  startWorkers(): void;
+  synced(): boolean;
+  healthy(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Builds the controller for every kind Wren reconciles. */
+export function createController(kc: KubeConfig, config: Config, logger: Logger): Controller {
+  const resync = config.resyncSeconds * 1000;
+  const scope = { namespace: config.namespace, resyncMs: resync, logger };
+  const canaries = resourceInformer<Canary>(kc, { group, version, plural: canaryDefinition.plural }, scope);
+  const cache: ClusterCache = {
+    deployments: resourceInformer<V1Deployment>(
+      kc,
+      { group: "apps", version: "v1", plural: "deployments" },
+      scope,
+    ),
+    services: resourceInformer<V1Service>(
+      kc,
+      { group: "", version: "v1", plural: "services" },
+      { ...scope, labelSelector: "app.kubernetes.io/managed-by=wren" },
+    ),
+    virtualServices: resourceInformer<VirtualService>(
+      kc,
+      { group: "networking.istio.io", version: "v1", plural: "virtualservices" },
+      scope,
+    ),
+    destinationRules: resourceInformer<DestinationRule>(
+      kc,
+      { group: "networking.istio.io", version: "v1", plural: "destinationrules" },
+      { ...scope, labelSelector: "app.kubernetes.io/managed-by=wren" },
+    ),
+    metricTemplates: resourceInformer<KubernetesObject & { spec?: MetricTemplateSpec }>(
+      kc,
+      { group, version, plural: "metrictemplates" },
+      scope,
+    ),
+  };
+  const informers: Informer<KubernetesObject>[] = [canaries, ...Object.values(cache)];
+  const queue = new WorkQueue({ logger: logger.child({ subsystem: "workqueue" }) });
+  const reconciler = new Reconciler(
+    canaryKind({
+      kc,
+      cache,
+      defaultProvider: prometheusProvider({ address: config.prometheusUrl, logger }),
+      templateProvider: templateProviders(kc, logger),
+      logger,
+    }),
+    {
+      informer: canaries,
+      queue,
+      events: new EventRecorder({ client: kc, instance: config.identity, logger }),
+      statusClient: statusClient(kc),
+      logger,
+      notify: (obj, severity, message) =>
+        logger.info({ object: objectKey(obj), severity, message }, "notification"),
+    },
+  );
+
+  // Any change to an object a canary reads or owns re-queues that canary.
+  const requeueCanariesFor = (obj: KubernetesObject) => {
+    const ns = obj.metadata?.namespace;
+    const name = obj.metadata?.name ?? "";
+    for (const c of canaries.list()) {
+      if (c.metadata?.namespace !== ns || !c.spec?.targetRef) continue;
+      const target = c.spec.targetRef.name;
+      const apex = c.spec.service ? canaryServiceNames(c.spec).apex : target;
+      const adopted = c.spec.service?.virtualServiceRef?.name;
+      if ([target, primaryName(target), apex, adopted].includes(name)) queue.add(objectKey(c));
+    }
+  };
+  const enqueue = (c: KubernetesObject) => queue.add(objectKey(c));
+  for (const informer of [cache.deployments, cache.virtualServices] as Informer<KubernetesObject>[]) {
+    informer.on("add", requeueCanariesFor);
+    informer.on("update", requeueCanariesFor);
+    informer.on("delete", requeueCanariesFor);
+  }
+  canaries.on("add", enqueue);
+  canaries.on("update", enqueue);
+
+  let started = false;
+  return {
+    async start() {
+      for (const informer of informers) informer.start();
+      await Promise.all(informers.map((i) => i.synced()));
+    },
+    startWorkers() {
+      if (started) return;
+      started = true;
+      for (const c of canaries.list()) queue.add(objectKey(c));
+      queue.run(config.workers, (key) => reconciler.reconcile(key));
+    },
+    synced: () => informers.every((i) => i.hasSynced),
+    healthy: () => informers.every((i) => i.healthy()),
+    async stop() {
+      await queue.shutdown();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// The Canary kind's observe and act adapters around the pure Canary strategy.
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Service } from "@kubernetes/client-node";
+import { type CanarySpec, type CanaryStatus, canaryKind as canaryDefinition } from "../api/canary.ts";
+import type { MetricTemplateSpec } from "../api/metric-template.ts";
+import { isSubset, mergePatch, serverSideApply } from "../kube/apply.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { Logger } from "../observability/logger.ts";
+import { type CanaryObservations, decideCanary, planCanary } from "../strategies/canary.ts";
+import type { Action, Routing } from "../strategies/decision.ts";
+import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
+import type { MetricsProvider } from "./analysis/prometheus.ts";
+import { readManualAction } from "./manual-actions.ts";
+import type { RolloutKind, RolloutObject } from "./reconciler.ts";
+import {
+  adoptedHttpRoutes,
+  canaryDestinationRules,
+  canaryServiceNames,
+  canaryServices,
+  canaryVirtualService,
+} from "./routing/canary-routes.ts";
+import type { DestinationRule, VirtualService } from "./routing/istio.ts";
+import { callWebhooks } from "./webhooks.ts";
+import { windowOpen } from "./window.ts";
+import { observeDeployment, primaryDeployment, primaryName } from "./workload/deployments.ts";
+
+/** The informer caches the Canary adapters read instead of the API server. */
+export interface ClusterCache {
+  deployments: Informer<V1Deployment>;
+  services: Informer<V1Service>;
+  virtualServices: Informer<VirtualService>;
+  destinationRules: Informer<DestinationRule>;
+  metricTemplates: Informer<KubernetesObject & { spec?: MetricTemplateSpec }>;
+}
+
+export interface CanaryKindDeps {
+  kc: KubeConfig;
+  cache: ClusterCache;
+  /** The Prometheus built-in metrics are read from. */
+  defaultProvider: MetricsProvider;
+  /** The provider a MetricTemplate names (address, auth from its Secret). */
+  templateProvider: (namespace: string, template: MetricTemplateSpec) => Promise<MetricsProvider>;
+  logger: Logger;
+}
+
+type CanaryObject = RolloutObject<CanaryStatus>;
+
+function namespaceOf(obj: KubernetesObject): string {
+  return obj.metadata?.namespace ?? "";
+}
+
+/** Applies an object Wren owns only when the live copy differs from it. */
+async function applyIfChanged<T extends KubernetesObject>(
+  kc: KubeConfig,
+  desired: T,
+  live: KubernetesObject | undefined,
+): Promise<void> {
+  if (live && isSubset(desired, live)) return;
+  await serverSideApply(kc, desired);
+}
+
+/** The Canary kind: strategy plus adapters. */
+export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, CanaryStatus, CanaryObservations> {
+  const { cache, kc } = deps;
+
+  async function observe(obj: CanaryObject, spec: CanarySpec, status: CanaryStatus, now: Date) {
+    const ns = namespaceOf(obj);
+    const target = cache.deployments.get(ns, spec.targetRef.name);
+    const primary = cache.deployments.get(ns, primaryName(spec.targetRef.name));
+    const plan = planCanary(spec, status, now);
+    const names = canaryServiceNames(spec);
+    const templates = (ref: TemplateRef) => cache.metricTemplates.get(ref.namespace ?? ns, ref.name)?.spec;
+    const [checks, webhooks] = await Promise.all([
+      plan.analyse
+        ? runChecks({
+            metrics: spec.analysis.metrics,
+            context: {
+              namespace: ns,
+              target: spec.targetRef.name,
+              primary: primaryName(spec.targetRef.name),
+              service: names.apex,
+              interval: spec.analysis.interval,
+            },
+            templates,
+            providerFor: (ref) => {
+              const template = ref ? templates(ref) : undefined;
+              return template ? deps.templateProvider(ref?.namespace ?? ns, template) : deps.defaultProvider;
+            },
+          })
+        : undefined,
+      plan.gates.length > 0
+        ? callWebhooks(spec.analysis.webhooks, plan.gates, {
+            name: obj.metadata?.name ?? "",
+            namespace: ns,
+            kind: "Canary",
+            phase: status.phase ?? "Initializing",
+            checksum: target ? observeDeployment(target).templateHash : undefined,
+            canaryWeight: status.canaryWeight ?? 0,
+          })
+        : undefined,
+    ]);
+    const manual = readManualAction(obj.metadata?.annotations);
+    if (manual.error)
+      deps.logger.warn(
+        { object: `${ns}/${obj.metadata?.name}`, error: manual.error },
+        "ignoring manual action",
+      );
+    const observations: CanaryObservations = {
+      now,
+      generation: obj.metadata?.generation ?? 0,
+      target: observeDeployment(target),
+      primary: observeDeployment(primary, true),
+      checks,
+      webhooks,
+      manualAction: manual.action,
+      windowOpen: windowOpen(spec.window, now),
+    };
+    return observations;
+  }
+
+  async function setRouting(obj: CanaryObject, spec: CanarySpec, routing: Routing): Promise<void> {
+    const ns = namespaceOf(obj);
+    const target = cache.deployments.get(ns, spec.targetRef.name);
+    if (!target) return;
+    for (const svc of canaryServices(spec, target, obj)) {
+      await applyIfChanged(kc, svc, cache.services.get(ns, svc.metadata?.name ?? ""));
+    }
+    for (const dr of canaryDestinationRules(spec, ns, obj)) {
+      await applyIfChanged(kc, dr, cache.destinationRules.get(ns, dr.metadata?.name ?? ""));
+    }
+    const adopt = spec.service.virtualServiceRef;
+    if (!adopt) {
+      const vs = canaryVirtualService(spec, ns, obj, routing);
+      await applyIfChanged(kc, vs, cache.virtualServices.get(ns, vs.metadata?.name ?? ""));
+      return;
+    }
+    const live = cache.virtualServices.get(ns, adopt.name);
+    if (!live)
+      throw new Error(`VirtualService ${ns}/${adopt.name} (spec.service.virtualServiceRef) not found`);
+    const { http, missing } = adoptedHttpRoutes(spec, live.spec.http ?? [], adopt.routes, routing.weights);
+    if (missing.length > 0) {
+      throw new Error(`VirtualService ${ns}/${adopt.name} has no http route named ${missing.join(", ")}`);
+    }
+    if (isSubset(http, live.spec.http)) return;
+    // Only spec.http changes, and only if nobody changed the VirtualService since we read it.
+    await mergePatch(kc, live, {
+      metadata: { resourceVersion: live.metadata?.resourceVersion },
+      spec: { http },
+    });
+  }
+
+  async function act(obj: CanaryObject, spec: CanarySpec, actions: Action[]): Promise<void> {
+    const ns = namespaceOf(obj);
+    for (const action of actions) {
+      if (action.type === "PromoteSpec") {
+        const target = cache.deployments.get(ns, spec.targetRef.name);
+        if (!target) continue;
+        await serverSideApply(kc, primaryDeployment(target, obj, action.replicas));
+      } else if (action.type === "SetRouting") {
+        await setRouting(obj, spec, action.routing);
+      } else if (action.type === "ScaleTarget") {
+        const target = cache.deployments.get(ns, spec.targetRef.name);
+        if (!target || target.spec?.replicas === action.replicas) continue;
+        // Only spec.replicas, the one field Wren documents writing on the user's Deployment.
+        await mergePatch(kc, target, { spec: { replicas: action.replicas } });
+      }
+    }
+  }
+
+  return { definition: canaryDefinition, observe, decide: decideCanary, act };
+}

@@ -1,0 +1,217 @@
+// The observe -> decide -> act -> record loop, the same for every rollout kind.
+// Status is recorded before acting: every decision re-derives the cluster's
+// desired state from status, so a controller killed between the two converges
+// on restart without repeating or losing a step.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { z } from "zod";
+import { group, version } from "../api/common.ts";
+import type { KindDefinition } from "../api/kind.ts";
+import { isSubset } from "../kube/apply.ts";
+import type { EventRecorder, InvolvedObject } from "../kube/events.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { StatusClient } from "../kube/status.ts";
+import { writeStatus } from "../kube/status.ts";
+import type { WorkQueue } from "../kube/workqueue.ts";
+import type { Logger } from "../observability/logger.ts";
+import { reconcileDuration, reconcileErrors, rolloutPhase, rolloutWeight } from "../observability/metrics.ts";
+import type { Action, Decision } from "../strategies/decision.ts";
+
+/** A rollout object as the informer caches it. */
+export interface RolloutObject<Status> extends KubernetesObject {
+  spec?: unknown;
+  status?: Status;
+}
+
+/** The status fields the reconciler itself reads and writes. */
+export interface ReconciledStatus {
+  phase?: string;
+  canaryWeight?: number;
+  observedGeneration?: number;
+  conditions?: {
+    type: string;
+    status: string;
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+  }[];
+}
+
+/** What a kind plugs into the reconciler: its strategy and its observe/act adapters. */
+export interface RolloutKind<Spec, Status extends ReconciledStatus, Observations> {
+  definition: KindDefinition;
+  /** Gathers the facts the strategy needs (I/O). */
+  observe(obj: RolloutObject<Status>, spec: Spec, status: Status, now: Date): Promise<Observations>;
+  /** The pure strategy. */
+  decide(spec: Spec, status: Status, observations: Observations): Decision<Status>;
+  /** Carries out the cluster-changing actions (I/O), idempotently. */
+  act(obj: RolloutObject<Status>, spec: Spec, actions: Action[]): Promise<void>;
+}
+
+export interface ReconcilerDeps {
+  informer: Informer<KubernetesObject>;
+  queue: WorkQueue;
+  events: EventRecorder;
+  statusClient: StatusClient;
+  logger: Logger;
+  /** Forwards Notify actions (chat, webhooks); never blocks. */
+  notify?: (obj: KubernetesObject, severity: string, message: string) => void;
+  now?: () => Date;
+}
+
+/** `spec.analysis.stepWeights.2` style path of a zod issue. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return ["spec", ...path.map(String)].join(".");
+}
+
+export function involvedObject(obj: KubernetesObject): InvolvedObject {
+  return {
+    apiVersion: obj.apiVersion ?? `${group}/${version}`,
+    kind: obj.kind ?? "",
+    name: obj.metadata?.name ?? "",
+    namespace: obj.metadata?.namespace ?? "",
+    uid: obj.metadata?.uid,
+  };
+}
+
+export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
+  readonly #kind: RolloutKind<Spec, Status, Observations>;
+  readonly #deps: ReconcilerDeps;
+  readonly #now: () => Date;
+
+  constructor(kind: RolloutKind<Spec, Status, Observations>, deps: ReconcilerDeps) {
+    this.#kind = kind;
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** Reconciles one object by key (`ns/name`). Errors propagate so the queue retries with backoff. */
+  async reconcile(key: string): Promise<void> {
+    const kindName = this.#kind.definition.kind;
+    const obj = this.#deps.informer.getByKey(key) as RolloutObject<Status> | undefined;
+    if (!obj) return;
+    const stop = reconcileDuration.startTimer({ kind: kindName });
+    try {
+      await this.#reconcile(key, obj);
+    } catch (error) {
+      reconcileErrors.inc({ kind: kindName });
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+
+  async #reconcile(key: string, obj: RolloutObject<Status>): Promise<void> {
+    const kind = this.#kind;
+    const now = this.#now();
+    const status = (obj.status ?? {}) as Status;
+    const log = this.#deps.logger.child({ kind: kind.definition.kind, object: key });
+    const parsed = (kind.definition.spec as z.ZodType<Spec>).safeParse(obj.spec);
+    if (!parsed.success) {
+      await this.#invalidSpec(obj, status, parsed.error, now, log);
+      return;
+    }
+    const spec = parsed.data;
+    const observations = await kind.observe(obj, spec, status, now);
+    const decision = kind.decide(spec, status, observations);
+    const next = decision.status;
+    log.info(
+      {
+        phase: next.phase,
+        previousPhase: status.phase,
+        canaryWeight: next.canaryWeight,
+        actions: decision.actions.filter((a) => a.type !== "Event" && a.type !== "Notify").map((a) => a.type),
+        reason: decision.reason,
+      },
+      "decision",
+    );
+    if (!isSubset(next, status) || !isSubset(status, next)) {
+      const written = await writeStatus(this.#deps.statusClient, {
+        group,
+        version,
+        plural: kind.definition.plural,
+        namespace: obj.metadata?.namespace ?? "",
+        name: obj.metadata?.name ?? "",
+        resourceVersion: obj.metadata?.resourceVersion ?? "",
+        status: next,
+      });
+      if (!written.ok) {
+        // Someone else changed the object: decide again from what they wrote, never overwrite it.
+        log.debug("status conflict; reconciling again from the newer object");
+        this.#deps.queue.addAfter(key, 100);
+        return;
+      }
+    }
+    this.#record(obj, status, next);
+    const cluster = decision.actions.filter(
+      (a) => a.type === "SetRouting" || a.type === "PromoteSpec" || a.type === "ScaleTarget",
+    );
+    await kind.act(obj, spec, cluster);
+    for (const action of decision.actions) {
+      if (action.type === "Event") {
+        await this.#deps.events.record(involvedObject(obj), action.eventType, action.reason, action.message);
+      } else if (action.type === "Notify") {
+        this.#deps.notify?.(obj, action.severity, action.message);
+      } else if (action.type === "RequeueAfter") {
+        this.#deps.queue.addAfter(key, action.ms);
+      }
+    }
+  }
+
+  #record(obj: KubernetesObject, previous: Status, status: Status): void {
+    const labels = {
+      kind: this.#kind.definition.kind,
+      namespace: obj.metadata?.namespace ?? "",
+      name: obj.metadata?.name ?? "",
+    };
+    if (previous.phase && previous.phase !== status.phase)
+      rolloutPhase.set({ ...labels, phase: previous.phase }, 0);
+    if (status.phase) rolloutPhase.set({ ...labels, phase: status.phase }, 1);
+    rolloutWeight.set(labels, status.canaryWeight ?? 0);
+  }
+
+  async #invalidSpec(
+    obj: RolloutObject<Status>,
+    status: Status,
+    error: z.ZodError,
+    now: Date,
+    log: Logger,
+  ): Promise<void> {
+    const message = error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`).join("; ");
+    const previous = status.conditions?.find((c) => c.type === "Ready");
+    log.warn({ phase: status.phase, reason: "InvalidSpec", message }, "decision");
+    if (
+      previous?.reason === "InvalidSpec" &&
+      previous.message === message &&
+      status.observedGeneration === obj.metadata?.generation
+    ) {
+      return;
+    }
+    const condition = {
+      type: "Ready",
+      status: "False",
+      reason: "InvalidSpec",
+      message,
+      lastTransitionTime: now.toISOString(),
+      observedGeneration: obj.metadata?.generation,
+    };
+    const next = {
+      ...status,
+      observedGeneration: obj.metadata?.generation,
+      conditions: [...(status.conditions ?? []).filter((c) => c.type !== "Ready"), condition],
+    };
+    const written = await writeStatus(this.#deps.statusClient, {
+      group,
+      version,
+      plural: this.#kind.definition.plural,
+      namespace: obj.metadata?.namespace ?? "",
+      name: obj.metadata?.name ?? "",
+      resourceVersion: obj.metadata?.resourceVersion ?? "",
+      status: next,
+    });
+    if (!written.ok) {
+      this.#deps.queue.addAfter(`${obj.metadata?.namespace}/${obj.metadata?.name}`, 100);
+      return;
+    }
+    await this.#deps.events.warning(involvedObject(obj), "InvalidSpec", message);
+  }
+}
