@@ -1,8 +1,20 @@
 // The informer against the real API server: events, dropped connections, 410 Gone.
-import { CoreV1Api, type V1ConfigMap } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubernetesObject,
+  type V1ConfigMap,
+} from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { Informer, kubeWatch, type WatchConnection, type WatchFunction } from "../../src/kube/informer.ts";
+import {
+  customObjectInformer,
+  Informer,
+  kubeWatch,
+  type WatchConnection,
+  type WatchFunction,
+} from "../../src/kube/informer.ts";
+import { writeStatus } from "../../src/kube/status.ts";
 import { eventually } from "../support/eventually.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
@@ -63,7 +75,7 @@ function configMap(name: string, value: string): V1ConfigMap {
   return { metadata: { name, labels: { app: "informer-test" } }, data: { value } };
 }
 
-describe("Informer on ConfigMaps", () => {
+describe("Informer against the API server", () => {
   const core = () => testbedKubeConfig().makeApiClient(CoreV1Api);
   let informer: Informer<V1ConfigMap> | undefined;
   afterEach(async () => {
@@ -196,5 +208,53 @@ describe("Informer on ConfigMaps", () => {
     // And the new watch works.
     await core().deleteNamespacedConfigMap({ name: "same", namespace: ns.name });
     await eventually("a delete after the relist", () => expect(events).toContain("delete same"));
+  });
+
+  it("follows Canaries through customObjectInformer, including status writes", async () => {
+    const resource = { group: "wren.dev", version: "v1alpha1", plural: "canaries" };
+    const canaries = customObjectInformer<KubernetesObject & { status?: { phase?: string } }>(
+      testbedKubeConfig(),
+      resource,
+      { namespace: ns.name, logger },
+    );
+    const seen: string[] = [];
+    canaries.on("add", (o) => seen.push(`add ${o.metadata?.name}`));
+    canaries.on("update", (o) => seen.push(`update ${o.metadata?.name} ${o.status?.phase}`));
+    canaries.start();
+    try {
+      await canaries.synced();
+      const api = testbedKubeConfig().makeApiClient(CustomObjectsApi);
+      const created = (await api.createNamespacedCustomObject({
+        ...resource,
+        namespace: ns.name,
+        body: {
+          apiVersion: "wren.dev/v1alpha1",
+          kind: "Canary",
+          metadata: { name: "podinfo" },
+          spec: {
+            targetRef: { name: "x" },
+            service: { port: 80 },
+            analysis: { interval: "10s", maxWeight: 50, stepWeight: 10 },
+          },
+        },
+      })) as KubernetesObject;
+      await eventually("the add", () => expect(seen).toEqual(["add podinfo"]));
+      const written = await writeStatus(api, {
+        ...resource,
+        namespace: ns.name,
+        name: "podinfo",
+        resourceVersion: created.metadata?.resourceVersion ?? "",
+        status: { phase: "Initializing" },
+      });
+      expect(written.ok).toBe(true);
+      await eventually("the status update", () =>
+        expect(seen).toEqual(["add podinfo", "update podinfo Initializing"]),
+      );
+      const cached = canaries.get(ns.name, "podinfo");
+      expect(cached?.kind).toBe("Canary");
+      expect(cached?.metadata?.resourceVersion).toBe(written.ok ? written.resourceVersion : "");
+    } finally {
+      await canaries.stop();
+    }
   });
 });
