@@ -1,5 +1,6 @@
 // Pieces shared by every Wren kind. Field names here are the names used in code,
 // logs, events and metrics (ARCHITECTURE.md: one concept, one name).
+import { validate as validateCron } from "node-cron";
 import { z } from "zod";
 
 /** API group and version of every Wren kind. */
@@ -84,12 +85,20 @@ export const AlertReference = z.object({
 /** When a rollout may advance: cron schedules in a time zone. */
 export const TimeWindow = z.object({
   schedules: z
-    .array(z.string().min(1))
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((s) => validateCron(s), { message: "not a valid cron expression" }),
+    )
     .min(1)
     .describe("Cron expressions (minute hour day-of-month month day-of-week); each matching minute is open."),
   timeZone: z
     .string()
     .default("UTC")
+    .refine((tz) => tz === "UTC" || Intl.supportedValuesOf("timeZone").includes(tz), {
+      message: "not an IANA time zone",
+    })
     .describe("IANA time zone the schedules are read in, e.g. Europe/Berlin."),
 });
 

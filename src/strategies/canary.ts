@@ -427,7 +427,7 @@ function handleManual(
   status: Status,
   obs: CanaryObservations,
   action: ManualAction,
-): Decision<Status> | undefined {
+): Decision<Status> {
   const phase = status.phase;
   const by = who(action);
   const ignore = (why: string): Decision<Status> =>
@@ -635,7 +635,16 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
 
   if (pending) {
     const handled = handleManual(spec, status, obs, pending);
-    if (handled) return handled;
+    // Every consumed action leaves an Event, even when the phase and reason stay the same.
+    if (!handled.actions.some((a) => a.type === "Event")) {
+      handled.actions.push({
+        type: "Event",
+        eventType: "Normal",
+        reason: "ManualAction",
+        message: `${pending.action}${who(pending)}: ${handled.status.lastAction?.result ?? handled.reason}; ${handled.reason}`,
+      });
+    }
+    return handled;
   }
 
   switch (phase) {
