@@ -112,13 +112,6 @@ export const CanaryAnalysis = z
     metricsUnavailable: MetricsUnavailablePolicy.default({ action: "hold", after: 3 }).describe(
       "What happens when metrics cannot be read. Never a promotion.",
     ),
-    sessionAffinity: z
-      .object({
-        cookieName: z.string().min(1),
-        maxAge: z.number().int().min(1).default(86400),
-      })
-      .optional()
-      .describe("Keep a user who reached the canary on the canary, by cookie."),
   })
   .superRefine((a, ctx) => {
     const modes = [a.stepWeight !== undefined, a.stepWeights !== undefined, a.iterations !== undefined];

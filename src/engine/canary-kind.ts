@@ -44,17 +44,25 @@ export interface CanaryKindDeps {
 
 type CanaryObject = RolloutObject<CanaryStatus>;
 
+/** Holds a Canary with revertOnDeletion until traffic is back on its target. */
+export const finalizer = "wren.dev/revert-on-deletion";
+
 function namespaceOf(obj: KubernetesObject): string {
   return obj.metadata?.namespace ?? "";
 }
 
-/** Applies an object Wren owns only when the live copy differs from it. */
-async function applyIfChanged<T extends KubernetesObject>(
+/**
+ * Applies an object Wren owns only when the live copy differs from it. `exactSpec`
+ * (Istio objects, which the API server does not default) also catches fields Wren
+ * no longer sets, such as a mirror that has ended.
+ */
+async function applyIfChanged<T extends KubernetesObject & { spec?: unknown }>(
   kc: KubeConfig,
   desired: T,
-  live: KubernetesObject | undefined,
+  live: (KubernetesObject & { spec?: unknown }) | undefined,
+  exactSpec = false,
 ): Promise<void> {
-  if (live && isSubset(desired, live)) return;
+  if (live && isSubset(desired, live) && (!exactSpec || isSubset(live.spec, desired.spec))) return;
   await serverSideApply(kc, desired);
 }
 
@@ -113,6 +121,8 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
       webhooks,
       manualAction: manual.action,
       windowOpen: windowOpen(spec.window, now),
+      deleting: obj.metadata?.deletionTimestamp !== undefined,
+      finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
   }
@@ -125,12 +135,12 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
       await applyIfChanged(kc, svc, cache.services.get(ns, svc.metadata?.name ?? ""));
     }
     for (const dr of canaryDestinationRules(spec, ns, obj)) {
-      await applyIfChanged(kc, dr, cache.destinationRules.get(ns, dr.metadata?.name ?? ""));
+      await applyIfChanged(kc, dr, cache.destinationRules.get(ns, dr.metadata?.name ?? ""), true);
     }
     const adopt = spec.service.virtualServiceRef;
     if (!adopt) {
       const vs = canaryVirtualService(spec, ns, obj, routing);
-      await applyIfChanged(kc, vs, cache.virtualServices.get(ns, vs.metadata?.name ?? ""));
+      await applyIfChanged(kc, vs, cache.virtualServices.get(ns, vs.metadata?.name ?? ""), true);
       return;
     }
     const live = cache.virtualServices.get(ns, adopt.name);
@@ -148,9 +158,57 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     });
   }
 
+  function payload(obj: CanaryObject) {
+    return {
+      name: obj.metadata?.name ?? "",
+      namespace: namespaceOf(obj),
+      kind: "Canary",
+      phase: obj.status?.phase ?? "Initializing",
+      canaryWeight: obj.status?.canaryWeight ?? 0,
+      checksum: obj.status?.lastAppliedSpec,
+    };
+  }
+
+  /** The apex Service selects the target's pods again and is no longer owned, so it survives the Canary. */
+  async function releaseApexService(obj: CanaryObject, spec: CanarySpec): Promise<void> {
+    const ns = namespaceOf(obj);
+    const target = cache.deployments.get(ns, spec.targetRef.name);
+    const apex = cache.services.get(ns, canaryServiceNames(spec).apex);
+    if (!target || !apex || spec.service.virtualServiceRef) return;
+    // Merge patch: null removes the primary's selector keys, then the target's are set.
+    const selector: Record<string, string | null> = Object.fromEntries(
+      Object.keys(apex.spec?.selector ?? {}).map((k) => [k, null]),
+    );
+    Object.assign(selector, target.spec?.selector.matchLabels ?? {});
+    await mergePatch(kc, apex, {
+      metadata: { ownerReferences: null, labels: { "app.kubernetes.io/managed-by": null } },
+      spec: { selector },
+    });
+  }
+
   async function act(obj: CanaryObject, spec: CanarySpec, actions: Action[]): Promise<void> {
     const ns = namespaceOf(obj);
     for (const action of actions) {
+      if (action.type === "SetFinalizer") {
+        const others = (obj.metadata?.finalizers ?? []).filter((f) => f !== finalizer);
+        const finalizers = action.present ? [...others, finalizer] : others;
+        await mergePatch(kc, obj, {
+          metadata: { resourceVersion: obj.metadata?.resourceVersion, finalizers },
+        });
+        continue;
+      }
+      if (action.type === "ReleaseApexService") {
+        await releaseApexService(obj, spec);
+        continue;
+      }
+      if (action.type === "CallWebhooks") {
+        // Informational: never awaited, so a slow receiver cannot hold a rollout.
+        void callWebhooks(spec.analysis.webhooks, [action.webhookType], {
+          ...payload(obj),
+          message: action.message,
+        });
+        continue;
+      }
       if (action.type === "PromoteSpec") {
         const target = cache.deployments.get(ns, spec.targetRef.name);
         if (!target) continue;

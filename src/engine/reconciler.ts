@@ -13,7 +13,14 @@ import type { StatusClient } from "../kube/status.ts";
 import { writeStatus } from "../kube/status.ts";
 import type { WorkQueue } from "../kube/workqueue.ts";
 import type { Logger } from "../observability/logger.ts";
-import { reconcileDuration, reconcileErrors, rolloutPhase, rolloutWeight } from "../observability/metrics.ts";
+import {
+  analysisValue,
+  analysisVerdicts,
+  reconcileDuration,
+  reconcileErrors,
+  rolloutPhase,
+  rolloutWeight,
+} from "../observability/metrics.ts";
 import type { Action, Decision } from "../strategies/decision.ts";
 
 /** A rollout object as the informer caches it. */
@@ -26,6 +33,8 @@ export interface RolloutObject<Status> extends KubernetesObject {
 export interface ReconciledStatus {
   phase?: string;
   canaryWeight?: number;
+  /** The last analysis results, when the kind analyses metrics. */
+  metrics?: { name: string; value?: number; verdict: string; time: string }[];
   observedGeneration?: number;
   conditions?: {
     type: string;
@@ -100,7 +109,8 @@ export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
     }
   }
 
-  async #reconcile(key: string, obj: RolloutObject<Status>): Promise<void> {
+  async #reconcile(key: string, current: RolloutObject<Status>): Promise<void> {
+    let obj = current;
     const kind = this.#kind;
     const now = this.#now();
     const status = (obj.status ?? {}) as Status;
@@ -140,12 +150,17 @@ export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
         this.#deps.queue.addAfter(key, 100);
         return;
       }
+      // Act on the object as it now is, so guarded writes (finalizers) see its current version.
+      obj = { ...obj, metadata: { ...obj.metadata, resourceVersion: written.resourceVersion } };
     }
     this.#record(obj, status, next);
-    const cluster = decision.actions.filter(
-      (a) => a.type === "SetRouting" || a.type === "PromoteSpec" || a.type === "ScaleTarget",
+    // The reconciler carries out Events, notifications and requeues; the kind does the rest.
+    const own = new Set(["Event", "Notify", "RequeueAfter"]);
+    await kind.act(
+      obj,
+      spec,
+      decision.actions.filter((a) => !own.has(a.type)),
     );
-    await kind.act(obj, spec, cluster);
     for (const action of decision.actions) {
       if (action.type === "Event") {
         await this.#deps.events.record(involvedObject(obj), action.eventType, action.reason, action.message);
@@ -167,6 +182,13 @@ export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
       rolloutPhase.set({ ...labels, phase: previous.phase }, 0);
     if (status.phase) rolloutPhase.set({ ...labels, phase: status.phase }, 1);
     rolloutWeight.set(labels, status.canaryWeight ?? 0);
+    // Each analysis round once: a result is new when its time is.
+    const seen = new Set((previous.metrics ?? []).map((m) => `${m.name}@${m.time}`));
+    for (const m of status.metrics ?? []) {
+      if (seen.has(`${m.name}@${m.time}`)) continue;
+      if (m.value !== undefined) analysisValue.set({ ...labels, metric: m.name }, m.value);
+      analysisVerdicts.inc({ ...labels, metric: m.name, verdict: m.verdict });
+    }
   }
 
   async #invalidSpec(

@@ -14,6 +14,8 @@ export interface WebhookPayload {
   canaryWeight?: number;
   type: WebhookType;
   metadata?: Record<string, string>;
+  /** For event and post-rollout hooks: what happened. */
+  message?: string;
 }
 
 async function call(gate: WebhookGate, payload: WebhookPayload): Promise<WebhookResult> {

@@ -29,6 +29,10 @@ export interface CanaryObservations {
   manualAction?: ManualAction;
   /** True when spec.window is unset or the clock is inside it. */
   windowOpen: boolean;
+  /** The Canary is being deleted (deletionTimestamp set). */
+  deleting?: boolean;
+  /** Wren's finalizer is on the Canary. */
+  finalizer?: boolean;
 }
 
 /** What the reconciler must observe before deciding: analysis and which webhook gates. */
@@ -107,8 +111,12 @@ export function planCanary(spec: CanarySpec, status: Status, now: Date): CanaryP
     gates.push("pre-rollout");
   const due = phase !== undefined && progressing.has(phase) && stepDue(spec, status, now);
   if (due && !spec.skipAnalysis) gates.push("rollout", "rollback");
-  if (due && phase === "Progressing") gates.push("confirm-traffic-increase");
-  if (due) gates.push("confirm-promotion");
+  // Ask the gate of the move this round can make: the next step, or promotion after the last one.
+  const lastStep = isABTesting(spec)
+    ? (status.iterations ?? 0) + 1 >= (spec.analysis.iterations ?? 0)
+    : (status.stepIndex ?? 0) >= stepWeights(spec).length;
+  if (due && phase === "Progressing" && !lastStep) gates.push("confirm-traffic-increase");
+  if (due && (lastStep || phase === "WaitingPromotion")) gates.push("confirm-promotion");
   return { analyse: due && !spec.skipAnalysis && spec.analysis.metrics.length > 0, gates };
 }
 
@@ -160,12 +168,60 @@ function decision(
       reason: r.reason,
       message: r.message,
     });
+    if (spec.analysis.webhooks.some((w) => w.type === "event")) {
+      actions.push({ type: "CallWebhooks", webhookType: "event", message: `${r.reason}: ${r.message}` });
+    }
     if (status.phase !== previous.phase) {
       actions.push({ type: "Notify", severity: warning ? "error" : "info", message: r.message });
     }
   }
+  if ((obs.finalizer ?? false) !== spec.revertOnDeletion) {
+    actions.push({ type: "SetFinalizer", present: spec.revertOnDeletion });
+  }
+  if (status.phase === "Succeeded" && previous.phase !== "Succeeded") {
+    actions.push({ type: "CallWebhooks", webhookType: "post-rollout", message: r.message });
+  }
   if (r.requeueMs !== undefined) actions.push({ type: "RequeueAfter", ms: r.requeueMs });
   return { status, actions, reason: r.message };
+}
+
+/**
+ * Deleting a Canary with revertOnDeletion: run the target again, send the apex
+ * Service (and so all traffic) to it, then let the finalizer go so garbage
+ * collection removes the primary and the routing Wren made.
+ */
+function revertOnDeletion(spec: CanarySpec, status: Status, obs: CanaryObservations): Decision<Status> {
+  if (!obs.finalizer) return { status, actions: [], reason: "deleted" };
+  const event = (reason: string, message: string): Action => ({
+    type: "Event",
+    eventType: "Normal",
+    reason,
+    message,
+  });
+  const replicas = Math.max(obs.primary.replicas, 1);
+  if (obs.target.exists && !obs.target.ready) {
+    const actions: Action[] = [{ type: "RequeueAfter", ms: 1000 }];
+    if (obs.target.replicas !== replicas) {
+      actions.unshift(
+        { type: "ScaleTarget", replicas },
+        event("Reverting", `scaling ${spec.targetRef.name} to ${replicas} before handing traffic back to it`),
+      );
+    }
+    return { status, actions, reason: `waiting for ${spec.targetRef.name} to be ready before reverting` };
+  }
+  return {
+    status,
+    actions: [
+      {
+        type: "SetRouting",
+        routing: { weights: { primary: 0, canary: 100 }, match: false, mirrorWeight: 0 },
+      },
+      { type: "ReleaseApexService" },
+      { type: "SetFinalizer", present: false },
+      event("Reverted", `all traffic on ${spec.targetRef.name}; the primary and Wren's routing are removed`),
+    ],
+    reason: "reverted to the target on deletion",
+  };
 }
 
 function waitFor(
@@ -530,6 +586,7 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
       reason: "suspended",
     };
   }
+  if (obs.deleting) return revertOnDeletion(spec, status, obs);
   if (!obs.target.exists) {
     return decision(spec, status, { ...status, phase: phase ?? "Initializing" }, obs, {
       reason: "TargetNotFound",

@@ -65,6 +65,12 @@ export type Action =
   | { type: "SetRouting"; routing: Routing }
   /** Scale the target Deployment, which runs the canary. */
   | { type: "ScaleTarget"; replicas: number }
+  /** Add or remove Wren's finalizer on the rollout object (revertOnDeletion). */
+  | { type: "SetFinalizer"; present: boolean }
+  /** Point the apex Service at the target's pods and stop owning it, so it outlives the rollout. */
+  | { type: "ReleaseApexService" }
+  /** Call the informational webhooks of a type (post-rollout, event), without waiting on them. */
+  | { type: "CallWebhooks"; webhookType: WebhookType; message: string }
   | { type: "Event"; eventType: "Normal" | "Warning"; reason: string; message: string }
   | { type: "Notify"; severity: Severity; message: string }
   /** Reconcile again after this many milliseconds (timers are level-triggered, never trusted alone). */

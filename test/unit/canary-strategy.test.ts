@@ -593,3 +593,85 @@ describe("Canary manual actions", () => {
     expect(d.status.lastAction?.result).toMatch(/ignored: not paused/);
   });
 });
+
+describe("Canary plan of gates", () => {
+  const s = spec();
+  const due = new Date(t0).toISOString();
+  const later = new Date(t0 + 10_000);
+  it("asks confirm-traffic-increase before a step and confirm-promotion only after the last", () => {
+    expect(planCanary(s, { phase: "Progressing", stepIndex: 1, lastStepTime: due }, later).gates).toEqual([
+      "rollout",
+      "rollback",
+      "confirm-traffic-increase",
+    ]);
+    expect(planCanary(s, { phase: "Progressing", stepIndex: 3, lastStepTime: due }, later).gates).toEqual([
+      "rollout",
+      "rollback",
+      "confirm-promotion",
+    ]);
+  });
+  it("asks pre-rollout before any traffic, and confirm-rollout while waiting", () => {
+    expect(planCanary(s, { phase: "Progressing", stepIndex: 0 }, later).gates).toContain("pre-rollout");
+    expect(planCanary(s, { phase: "Waiting" }, later).gates).toEqual(["confirm-rollout"]);
+  });
+});
+
+describe("Canary revertOnDeletion", () => {
+  const s = spec({}, { revertOnDeletion: true });
+
+  it("adds its finalizer while revertOnDeletion is set, and removes it when unset", () => {
+    const w = world({ primaryHash: "v1" });
+    const added = decideCanary(
+      s,
+      { phase: "Initialized", lastAppliedSpec: "v1", lastPromotedSpec: "v1" },
+      observe(w),
+    );
+    expect(added.actions).toContainEqual({ type: "SetFinalizer", present: true });
+    const removed = decideCanary(
+      spec(),
+      { phase: "Initialized", lastAppliedSpec: "v1", lastPromotedSpec: "v1" },
+      observe(w, { finalizer: true }),
+    );
+    expect(removed.actions).toContainEqual({ type: "SetFinalizer", present: false });
+  });
+
+  it("on deletion scales the target up, waits for it, then hands it all traffic and lets go", () => {
+    const w = world({ primaryHash: "v1", primaryReplicas: 3, targetReplicas: 0, targetReady: false });
+    const status: CanaryStatus = { phase: "Succeeded", lastAppliedSpec: "v1", lastPromotedSpec: "v1" };
+    const scaling = decideCanary(s, status, observe(w, { deleting: true, finalizer: true }));
+    expect(scaling.actions).toContainEqual({ type: "ScaleTarget", replicas: 3 });
+    expect(scaling.actions.find((a) => a.type === "SetFinalizer")).toBeUndefined();
+    w.targetReplicas = 3;
+    w.targetReady = true;
+    const done = decideCanary(s, status, observe(w, { deleting: true, finalizer: true }));
+    expect(done.actions.filter((a) => a.type !== "Event")).toEqual([
+      {
+        type: "SetRouting",
+        routing: { weights: { primary: 0, canary: 100 }, match: false, mirrorWeight: 0 },
+      },
+      { type: "ReleaseApexService" },
+      { type: "SetFinalizer", present: false },
+    ]);
+  });
+
+  it("calls post-rollout hooks once, on success", () => {
+    const w = world();
+    const init = initialised(spec(), w);
+    w.targetHash = "v2";
+    let status = init;
+    const posts: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const d = decideCanary(
+        spec(),
+        status,
+        observe(w, { checks: planCanary(spec(), status, new Date(w.now)).analyse ? pass() : undefined }),
+      );
+      act(w, d.actions);
+      status = d.status;
+      if (d.actions.some((a) => a.type === "CallWebhooks" && a.webhookType === "post-rollout")) posts.push(i);
+      w.now += 5000;
+    }
+    expect(status.phase).toBe("Succeeded");
+    expect(posts).toHaveLength(1);
+  });
+});

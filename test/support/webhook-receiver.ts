@@ -1,0 +1,46 @@
+// A local HTTP receiver standing in for webhook targets: records every call and
+// answers with the status the test sets for each path.
+import { createServer, type Server } from "node:http";
+
+export interface ReceivedCall {
+  path: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+export class WebhookReceiver {
+  readonly calls: ReceivedCall[] = [];
+  /** Status answered per path; 200 when unset. */
+  readonly answers = new Map<string, number>();
+  #server: Server | undefined;
+  url = "";
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        this.calls.push({
+          path: req.url ?? "",
+          body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+          at: Date.now(),
+        });
+        res.writeHead(this.answers.get(req.url ?? "") ?? 200);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, "127.0.0.1", resolve));
+    const address = this.#server.address();
+    if (address && typeof address === "object") this.url = `http://127.0.0.1:${address.port}`;
+    return this;
+  }
+
+  callsTo(path: string): ReceivedCall[] {
+    return this.calls.filter((c) => c.path === path);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
+  }
+}
