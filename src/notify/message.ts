@@ -86,7 +86,13 @@ export function weightsText(w: NotificationWeights): string {
   return `primary ${w.primary}% · canary ${w.canary}%`;
 }
 
-/** "92.1 (min 99)" style value against its threshold. */
+const verdictWords: Readonly<Record<NotificationCheck["verdict"], string>> = {
+  Pass: "passed",
+  Fail: "failed",
+  Unavailable: "unavailable",
+};
+
+/** "request-success-rate failed: 92.1 (min 99)": the value against its threshold. */
 export function checkText(c: NotificationCheck): string {
   const value = c.value === undefined ? "no value" : formatNumber(c.value);
   const bounds: string[] = [];
@@ -95,7 +101,7 @@ export function checkText(c: NotificationCheck): string {
   if (c.primaryValue !== undefined) bounds.push(`primary ${formatNumber(c.primaryValue)}`);
   const against = bounds.length > 0 ? ` (${bounds.join(", ")})` : "";
   const why = c.message !== undefined && c.message !== "" ? `: ${c.message}` : "";
-  return `${c.name} ${c.verdict}: ${value}${against}${why}`;
+  return `${c.name} ${verdictWords[c.verdict]}: ${value}${against}${why}`;
 }
 
 /** The manual action as "promote by alice at 2024-05-01T10:00:00Z". */

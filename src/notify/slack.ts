@@ -46,7 +46,7 @@ export function slackPayload(n: Notification, provider: Pick<ProviderConfig, "ch
     ...(provider.channel !== undefined ? { channel: provider.channel } : {}),
     ...(provider.username !== undefined ? { username: provider.username } : {}),
     // Notifications and screen readers show `text`; the blocks are the message.
-    text: truncate(`${title}: ${n.message}`, 3000),
+    text: truncate(escapeMrkdwn(`${title}: ${n.message}`), 3000),
     blocks,
   };
 }

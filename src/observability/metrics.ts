@@ -71,3 +71,40 @@ export const kubernetesWrites = new Counter({
   labelNames: ["resource", "verb"],
   registers: [registry],
 });
+
+// Notifications (src/notify). `provider` is the AlertProvider as namespace/name.
+
+export const notificationsSent = new Counter({
+  name: "wren_notifications_sent_total",
+  help: "Notifications a provider accepted",
+  labelNames: ["provider"],
+  registers: [registry],
+});
+
+export const notificationsFailed = new Counter({
+  name: "wren_notifications_failed_total",
+  help: "Notifications given up on, by reason (rejected, http, unreachable, timeout, config)",
+  labelNames: ["provider", "reason"],
+  registers: [registry],
+});
+
+export const notificationsDropped = new Counter({
+  name: "wren_notifications_dropped_total",
+  help: "Notifications dropped unsent, by severity and reason (queue-full, shutdown)",
+  labelNames: ["provider", "severity", "reason"],
+  registers: [registry],
+});
+
+export const notificationRetries = new Counter({
+  name: "wren_notification_retries_total",
+  help: "Delivery attempts retried after a 429, a 5xx, a timeout or a network error",
+  labelNames: ["provider"],
+  registers: [registry],
+});
+
+export const notificationQueueLength = new Gauge({
+  name: "wren_notification_queue_length",
+  help: "Notifications waiting to be delivered, per provider",
+  labelNames: ["provider"],
+  registers: [registry],
+});

@@ -4,7 +4,7 @@ import nock from "nock";
 import type { Counter } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Severity } from "../../src/api/common.ts";
-import { backoffMs } from "../../src/notify/delivery.ts";
+import { backoffMs, DeliveryQueue } from "../../src/notify/delivery.ts";
 import { retryAfterMs } from "../../src/notify/http.ts";
 import { staticLookup } from "../../src/notify/lookup.ts";
 import type { Notification } from "../../src/notify/message.ts";
@@ -16,7 +16,6 @@ import {
   notificationsSent,
 } from "../../src/observability/metrics.ts";
 
-const origin = "https://receiver.example.com";
 let run = 0;
 
 /** Sum of a counter's values whose labels include `labels`. */
@@ -27,13 +26,31 @@ async function count(metric: Counter, labels: Record<string, string>): Promise<n
     .reduce((sum, v) => sum + v.value, 0);
 }
 
+/** A reply that never comes: nock's delay() runs on real timers, which fake time cannot move. */
+function never(): Promise<[number, string]> {
+  return new Promise(() => {});
+}
+
 /** Lets real I/O (nock's fetch interception) run without moving fake time. */
-async function until(condition: () => boolean, what: string): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 2000; i++) {
-    if (condition()) return;
+    if (await condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Waits until the queue has scheduled its `n`th retry (the backoff timer is set in the same tick). */
+async function retried(provider: string, n: number): Promise<void> {
+  await until(
+    async () => (await count(notificationRetries, { provider })) >= n,
+    `retry ${n} to be scheduled`,
+  );
+}
+
+/** Waits until `n` messages have been accepted (answers processed, not just requests seen). */
+async function delivered(provider: string, n: number): Promise<void> {
+  await until(async () => (await count(notificationsSent, { provider })) >= n, `${n} deliveries`);
 }
 
 async function settle(): Promise<void> {
@@ -41,9 +58,13 @@ async function settle(): Promise<void> {
 }
 
 /** A webhook provider in a fresh namespace (fresh metric labels), and a log of what reached the receiver. */
-function setup(options: { spec?: Record<string, unknown>; delivery?: DeliveryTuning; random?: () => number } = {}) {
+function setup(
+  options: { spec?: Record<string, unknown>; delivery?: DeliveryTuning; random?: () => number } = {},
+) {
   run += 1;
   const namespace = `delivery-${run}`;
+  // A host per test: no keep-alive connection (or aborted one) carries over between tests.
+  const origin = `https://receiver-${run}.example.com`;
   const path = `/hook-${run}`;
   const received: { id: string; severity: Severity }[] = [];
   const notifier = new Notifier({
@@ -85,7 +106,10 @@ function setup(options: { spec?: Record<string, unknown>; delivery?: DeliveryTun
 
 beforeEach(() => {
   nock.disableNetConnect();
-  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now: Date.parse("2025-03-04T10:00:00Z") });
+  vi.useFakeTimers({
+    toFake: ["setTimeout", "clearTimeout", "Date"],
+    now: Date.parse("2025-03-04T10:00:00Z"),
+  });
 });
 
 afterEach(() => {
@@ -105,7 +129,7 @@ describe("retries", () => {
       .post(t.path)
       .reply(200, "ok");
     t.send();
-    await until(() => t.received.length === 1, "the first attempt");
+    await retried(t.provider, 1);
     await vi.advanceTimersByTimeAsync(6_999);
     await settle();
     expect(t.received).toHaveLength(1);
@@ -126,7 +150,7 @@ describe("retries", () => {
       .post(t.path)
       .reply(200, "ok");
     t.send();
-    await until(() => t.received.length === 1, "the first attempt");
+    await retried(t.provider, 1);
     await vi.advanceTimersByTimeAsync(29_999);
     await settle();
     expect(t.received).toHaveLength(1);
@@ -147,13 +171,13 @@ describe("retries", () => {
       .post(t.path)
       .reply(200, "ok");
     t.send("warn", "only-once");
-    await until(() => t.received.length === 1, "the first attempt");
     // random 0 takes the low end of the jitter: half of 1 s, 2 s, 4 s.
     for (const [wait, attempts] of [
       [500, 2],
       [1_000, 3],
       [2_000, 4],
     ] as const) {
+      await retried(t.provider, attempts - 1);
       await vi.advanceTimersByTimeAsync(wait - 1);
       await settle();
       expect(t.received).toHaveLength(attempts - 1);
@@ -174,8 +198,8 @@ describe("retries", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     const scope = t.receiver().post(t.path).replyWithError(refused).post(t.path).reply(204);
     t.send();
-    await until(() => t.received.length === 1, "the first attempt");
-    await vi.advanceTimersByTimeAsync(1_000);
+    await retried(t.provider, 1);
+    await vi.advanceTimersByTimeAsync(750); // random 0.5: three quarters of 1 s
     await until(() => scope.isDone(), "the retry");
     await t.notifier.idle();
     expect(await count(notificationsSent, { provider: t.provider })).toBe(1);
@@ -183,13 +207,15 @@ describe("retries", () => {
 
   it("abandons an attempt after the provider's timeout and retries", async () => {
     const t = setup({ spec: { timeout: "2s" } });
-    const scope = t.receiver().post(t.path).delay(3_600_000).reply(200).post(t.path).reply(200, "ok");
+    const scope = t.receiver().post(t.path).reply(never).post(t.path).reply(200, "ok");
     t.send();
     await until(() => t.received.length === 1, "the first attempt");
     await vi.advanceTimersByTimeAsync(1_999);
     await settle();
     expect(t.received).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1 + 1_000);
+    await vi.advanceTimersByTimeAsync(1);
+    await retried(t.provider, 1);
+    await vi.advanceTimersByTimeAsync(750);
     await until(() => t.received.length === 2, "the retry");
     await until(() => scope.isDone(), "the second answer");
     await t.notifier.idle();
@@ -201,8 +227,14 @@ describe("retries", () => {
     const t = setup({ delivery: { maxAttempts: 3 } });
     t.receiver().post(t.path).times(3).reply(500);
     t.send("error");
-    await until(() => t.received.length === 1, "the first attempt");
-    await vi.advanceTimersByTimeAsync(10_000);
+    // random 0.5: three quarters of 1 s, then of 2 s. Time moves only once each retry is due.
+    for (const [n, wait] of [
+      [1, 750],
+      [2, 1_500],
+    ] as const) {
+      await retried(t.provider, n);
+      await vi.advanceTimersByTimeAsync(wait);
+    }
     await t.notifier.idle();
     expect(t.received).toHaveLength(3);
     expect(await count(notificationsFailed, { provider: t.provider, reason: "http" })).toBe(1);
@@ -222,22 +254,45 @@ describe("retries", () => {
   });
 });
 
+describe("DeliveryQueue", () => {
+  it("abandons an attempt whose transport ignores the abort signal", async () => {
+    run += 1;
+    const provider = `queue-${run}/hook`;
+    const queue = new DeliveryQueue({ provider, rateLimit: 60, timeoutMs: 5_000, maxAttempts: 1 });
+    let signalled = false;
+    queue.enqueue({
+      severity: "error",
+      describe: { id: "deaf" },
+      attempt: (signal) => {
+        signal.addEventListener("abort", () => {
+          signalled = true;
+        });
+        return new Promise(() => {}); // never settles, abort or not
+      },
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    await queue.idle();
+    expect(signalled).toBe(true);
+    expect(await count(notificationsFailed, { provider, reason: "timeout" })).toBe(1);
+  });
+});
+
 describe("rate limit", () => {
   it("posts at most rateLimit messages in any 60 seconds, in order", async () => {
     const t = setup({ spec: { rateLimit: 2 } });
     t.receiver().post(t.path).times(5).reply(200, "ok");
     for (let i = 0; i < 5; i++) t.send();
-    await until(() => t.received.length === 2, "the first two");
+    await delivered(t.provider, 2);
     await vi.advanceTimersByTimeAsync(59_999);
     await settle();
     expect(t.received).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1);
-    await until(() => t.received.length === 4, "the next two");
+    await delivered(t.provider, 4);
     await vi.advanceTimersByTimeAsync(59_999);
     await settle();
     expect(t.received).toHaveLength(4);
     await vi.advanceTimersByTimeAsync(1);
-    await until(() => t.received.length === 5, "the last");
+    await delivered(t.provider, 5);
     expect(t.received.map((r) => r.id)).toEqual(["m1", "m2", "m3", "m4", "m5"]);
   });
 });
@@ -245,10 +300,10 @@ describe("rate limit", () => {
 describe("a full queue", () => {
   it("drops the oldest info message first, then warn, and counts the drops", async () => {
     const t = setup({ spec: { timeout: "5m" }, delivery: { capacity: 3 } });
-    // The first message hangs for a minute, so the others queue up behind it.
-    t.receiver().post(t.path).delay(60_000).reply(200, "ok").post(t.path).times(10).reply(200, "ok");
+    // The first message is told to come back in a minute, so the others queue up behind it.
+    t.receiver().post(t.path).reply(429, "", { "Retry-After": "60" }).post(t.path).times(10).reply(200, "ok");
     t.send("info", "a-in-flight");
-    await until(() => t.received.length === 1, "the first attempt");
+    await retried(t.provider, 1);
     t.send("info", "b");
     t.send("warn", "c");
     t.send("info", "d");
@@ -256,17 +311,21 @@ describe("a full queue", () => {
     t.send("warn", "f"); // c d e f: d goes
     t.send("info", "g"); // c e f g: g itself is the oldest info
     t.send("error", "h"); // c e f h: c, the oldest warn, goes
-    await t.notifier.idle().then(
-      () => undefined,
-      () => undefined,
+    await until(
+      async () => (await count(notificationsDropped, { provider: t.provider, reason: "queue-full" })) === 4,
+      "four drops",
     );
     await vi.advanceTimersByTimeAsync(60_000);
-    await until(() => t.received.length === 4, "the survivors");
+    await delivered(t.provider, 4);
     await t.notifier.idle();
-    expect(t.received.map((r) => r.id)).toEqual(["a-in-flight", "e", "f", "h"]);
+    expect(t.received.map((r) => r.id)).toEqual(["a-in-flight", "a-in-flight", "e", "f", "h"]);
     const dropped = (severity: string) =>
       count(notificationsDropped, { provider: t.provider, severity, reason: "queue-full" });
-    expect({ info: await dropped("info"), warn: await dropped("warn"), error: await dropped("error") }).toEqual({
+    expect({
+      info: await dropped("info"),
+      warn: await dropped("warn"),
+      error: await dropped("error"),
+    }).toEqual({
       info: 3,
       warn: 1,
       error: 0,
@@ -277,7 +336,7 @@ describe("a full queue", () => {
 describe("a dead provider", () => {
   it("never makes notify() wait", async () => {
     const t = setup({ spec: { timeout: "1h" } });
-    t.receiver().post(t.path).times(200).delay(3_600_000).reply(200);
+    t.receiver().post(t.path).times(200).reply(never);
     const started = performance.now();
     const results = Array.from({ length: 200 }, () => t.send("error"));
     expect(performance.now() - started).toBeLessThan(50);
@@ -286,7 +345,7 @@ describe("a dead provider", () => {
 
   it("shutdown delivers what it can in time and drops the rest", async () => {
     const t = setup({ spec: { timeout: "1h" } });
-    t.receiver().post(t.path).reply(200, "ok").post(t.path).times(5).delay(3_600_000).reply(200);
+    t.receiver().post(t.path).reply(200, "ok").post(t.path).times(5).reply(never);
     t.send("info", "delivered");
     await until(() => t.received.length === 1, "the first message");
     t.send("warn", "stuck");
@@ -328,7 +387,9 @@ describe("retryAfterMs", () => {
 describe("backoffMs", () => {
   it("doubles from the base, caps, and jitters between half and all of it", () => {
     expect([1, 2, 3, 4].map((a) => backoffMs(a, 1_000, 60_000, () => 0))).toEqual([500, 1_000, 2_000, 4_000]);
-    expect([1, 2, 3, 4].map((a) => backoffMs(a, 1_000, 60_000, () => 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect([1, 2, 3, 4].map((a) => backoffMs(a, 1_000, 60_000, () => 1))).toEqual([
+      1_000, 2_000, 4_000, 8_000,
+    ]);
     expect(backoffMs(20, 1_000, 60_000, () => 1)).toBe(60_000);
   });
 });

@@ -88,7 +88,9 @@ async function deliver(
 /** nock hands fetch requests' headers over as a Headers object. */
 function headerRecord(headers: unknown): Record<string, string> {
   if (headers instanceof Headers) return Object.fromEntries(headers.entries());
-  return Object.fromEntries(Object.entries(headers as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(headers as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+  );
 }
 
 beforeEach(() => nock.disableNetConnect());
@@ -279,7 +281,9 @@ describe("Microsoft Teams", () => {
     expect(got.raw).not.toContain("MessageCard");
     expect(got.body).toMatchObject({
       type: "message",
-      attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard" } }],
+      attachments: [
+        { contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard" } },
+      ],
     });
     expect(got.body).toMatchInlineSnapshot(`
       {
@@ -451,8 +455,9 @@ describe("Discord", () => {
 
   it("keeps markdown in names literal", async () => {
     const got = await deliver("discord", promoted, { reply: [204, ""] });
-    const embed = (got.body as { embeds: { description: string; fields: { name: string; value: string }[] }[] })
-      .embeds[0];
+    const embed = (
+      got.body as { embeds: { description: string; fields: { name: string; value: string }[] }[] }
+    ).embeds[0];
     expect(embed?.description).toBe("promoted by hand: <all> checks & gates \\*passed\\*");
     expect(embed?.fields.find((f) => f.name === "Object")?.value).toBe("Canary/cart\\_v2");
   });
@@ -553,8 +558,9 @@ describe("Google Chat", () => {
 
   it("escapes HTML in text widgets", async () => {
     const got = await deliver("googlechat", promoted);
-    const card = (got.body as { cardsV2: { card: { sections: { widgets: { textParagraph?: { text: string } }[] }[] } }[] })
-      .cardsV2[0]?.card;
+    const card = (
+      got.body as { cardsV2: { card: { sections: { widgets: { textParagraph?: { text: string } }[] }[] } }[] }
+    ).cardsV2[0]?.card;
     const paragraph = card?.sections[0]?.widgets[0]?.textParagraph?.text;
     expect(paragraph).toContain("promoted by hand: &lt;all&gt; checks &amp; gates *passed*");
     expect(paragraph).not.toContain("<all>");
