@@ -17,6 +17,12 @@ export const Config = z.object({
   identity: z.string().default(`${hostname()}-${process.pid}`).describe("This replica's name in the Lease."),
   workers: z.number().int().min(1).max(64).default(4).describe("Rollouts reconciled at once."),
   resyncSeconds: z.number().int().min(0).default(300),
+  clusterName: z.string().default("kubernetes").describe("Cluster name shown in notifications."),
+  defaultAlertProvider: z
+    .string()
+    .regex(/^[a-z0-9-]+\/[a-z0-9.-]+(:(info|warn|error))?$/, "must be namespace/name[:severity]")
+    .optional()
+    .describe("An AlertProvider every rollout notifies, as namespace/name[:minimum severity]."),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -31,6 +37,8 @@ const flags = {
   identity: { type: "string" },
   workers: { type: "string" },
   "resync-seconds": { type: "string" },
+  "cluster-name": { type: "string" },
+  "default-alert-provider": { type: "string" },
 } as const;
 
 /** Parses argv and the environment (WREN_* and the usual KUBECONFIG, POD_NAME, POD_NAMESPACE). */
@@ -49,6 +57,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     identity: values.identity ?? env.POD_NAME,
     workers: number(values.workers ?? env.WREN_WORKERS),
     resyncSeconds: number(values["resync-seconds"]),
+    clusterName: values["cluster-name"] ?? env.WREN_CLUSTER_NAME,
+    defaultAlertProvider: values["default-alert-provider"] ?? env.WREN_DEFAULT_ALERT_PROVIDER,
   });
   if (!result.success) {
     throw new Error(

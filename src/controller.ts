@@ -14,9 +14,13 @@ import { templateProviders } from "./engine/template-providers.ts";
 import { primaryName } from "./engine/workload/deployments.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { type Informer, objectKey } from "./kube/informer.ts";
+import { KubeRequestError, kubeRequest } from "./kube/request.ts";
 import { resourceInformer } from "./kube/resource-informer.ts";
 import { statusClient } from "./kube/status.ts";
 import { WorkQueue } from "./kube/workqueue.ts";
+import { kubernetesLookup } from "./notify/lookup.ts";
+import { type DefaultProvider, Notifier } from "./notify/notifier.ts";
+import { reconcilerNotify } from "./notify/rollout.ts";
 import type { Logger } from "./observability/logger.ts";
 
 type Canary = KubernetesObject & { spec?: CanarySpec };
@@ -63,7 +67,32 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
       scope,
     ),
   };
-  const informers: Informer<KubernetesObject>[] = [canaries, ...Object.values(cache)];
+  const alertProviders = resourceInformer<KubernetesObject & { spec?: unknown }>(
+    kc,
+    { group, version, plural: "alertproviders" },
+    scope,
+  );
+  const informers: Informer<KubernetesObject>[] = [canaries, alertProviders, ...Object.values(cache)];
+  const notifier = new Notifier({
+    // Secrets are read one by one when a message is sent: no list/watch on every Secret.
+    lookup: kubernetesLookup({
+      readAlertProvider: async (ns, name) => alertProviders.get(ns, name),
+      readSecretData: async (ns, name) => {
+        try {
+          const secret = await kubeRequest<{ data?: Record<string, string> }>(kc, {
+            method: "GET",
+            path: `/api/v1/namespaces/${ns}/secrets/${name}`,
+          });
+          return secret.data ?? {};
+        } catch (error) {
+          if (error instanceof KubeRequestError && error.code === 404) return undefined;
+          throw error;
+        }
+      },
+    }),
+    defaultProvider: parseDefaultProvider(config.defaultAlertProvider),
+    logger: logger.child({ subsystem: "notify" }),
+  });
   const queue = new WorkQueue({ logger: logger.child({ subsystem: "workqueue" }) });
   const reconciler = new Reconciler(
     canaryKind({
@@ -79,8 +108,7 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
       events: new EventRecorder({ client: kc, instance: config.identity, logger }),
       statusClient: statusClient(kc),
       logger,
-      notify: (obj, severity, message) =>
-        logger.info({ object: objectKey(obj), severity, message }, "notification"),
+      notify: reconcilerNotify(notifier, { cluster: config.clusterName }),
     },
   );
 
@@ -121,7 +149,17 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
     healthy: () => informers.every((i) => i.healthy()),
     async stop() {
       await queue.shutdown();
+      await notifier.shutdown(5000);
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
+}
+
+/** `namespace/name[:severity]` from the configuration. */
+function parseDefaultProvider(value: string | undefined): DefaultProvider | undefined {
+  if (!value) return undefined;
+  const [ref, severity] = value.split(":");
+  const [namespace, name] = (ref ?? "").split("/");
+  if (!namespace || !name) return undefined;
+  return { namespace, name, severity: severity as DefaultProvider["severity"] };
 }

@@ -63,7 +63,7 @@ export interface ReconcilerDeps {
   statusClient: StatusClient;
   logger: Logger;
   /** Forwards Notify actions (chat, webhooks); never blocks. */
-  notify?: (obj: KubernetesObject, severity: string, message: string) => void;
+  notify?: (obj: KubernetesObject, severity: string, message: string, status?: unknown) => void;
   now?: () => Date;
 }
 
@@ -165,7 +165,8 @@ export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
       if (action.type === "Event") {
         await this.#deps.events.record(involvedObject(obj), action.eventType, action.reason, action.message);
       } else if (action.type === "Notify") {
-        this.#deps.notify?.(obj, action.severity, action.message);
+        // The new status, not the cached object's: the message describes where the rollout is now.
+        this.#deps.notify?.(obj, action.severity, action.message, next);
       } else if (action.type === "RequeueAfter") {
         this.#deps.queue.addAfter(key, action.ms);
       }

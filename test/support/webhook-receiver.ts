@@ -5,12 +5,16 @@ import { createServer, type Server } from "node:http";
 export interface ReceivedCall {
   path: string;
   body: Record<string, unknown>;
+  raw: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The status answered. */
+  status: number;
   at: number;
 }
 
 export class WebhookReceiver {
   readonly calls: ReceivedCall[] = [];
-  /** Status answered per path; 200 when unset. */
+  /** Status answered per path; 200 when unset. 0 never answers (a hung receiver). */
   readonly answers = new Map<string, number>();
   #server: Server | undefined;
   url = "";
@@ -21,12 +25,17 @@ export class WebhookReceiver {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
+        const status = this.answers.get(req.url ?? "") ?? 200;
         this.calls.push({
           path: req.url ?? "",
           body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+          raw: text,
+          headers: req.headers,
+          status,
           at: Date.now(),
         });
-        res.writeHead(this.answers.get(req.url ?? "") ?? 200);
+        if (status === 0) return;
+        res.writeHead(status);
         res.end();
       });
     });
@@ -41,6 +50,7 @@ export class WebhookReceiver {
   }
 
   async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
   }
 }
