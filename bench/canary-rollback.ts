@@ -1,8 +1,9 @@
 // Benchmark: how long a faulty canary keeps traffic. From the moment its
 // VirtualService weight first goes above 0 to the moment it is back at 100/0,
 // with interval 5s and threshold 2 (target: under 2 x 5 s + 5 s = 15 s).
-import { applyObjects } from "../test/testbed/apply.ts";
+
 import { stringify } from "yaml";
+import { applyObjects } from "../test/testbed/apply.ts";
 import { customObjects, freshNamespace, startController, testbed, until } from "./lib.ts";
 
 const runs = Number(process.argv[2] ?? 3);
@@ -72,10 +73,14 @@ const vsWeight = async () => {
   return vs.spec?.http?.at(-1)?.route?.[1]?.weight ?? 0;
 };
 
-await until("Initialized", 60_000, async () => ["Initialized", "Succeeded", "Failed"].includes((await read()).status?.phase ?? ""));
+await until("Initialized", 60_000, async () =>
+  ["Initialized", "Succeeded", "Failed"].includes((await read()).status?.phase ?? ""),
+);
 const results: number[] = [];
 for (let i = 1; i <= runs; i++) {
-  await applyObjects(kc, [deploymentOf(`example.com/app:${i}`, { "meshsim.wren.dev/error-rate": "0.2" })] as never);
+  await applyObjects(kc, [
+    deploymentOf(`example.com/app:${i}`, { "meshsim.wren.dev/error-rate": "0.2" }),
+  ] as never);
   await until("canary traffic", 60_000, async () => (await vsWeight()) > 0, 50);
   const firstTraffic = Date.now();
   await until("back at 100/0", 60_000, async () => (await vsWeight()) === 0, 50);

@@ -30,7 +30,12 @@ export async function freshNamespace(kc: KubeConfig, name: string): Promise<void
   await api.createNamespace({ body: { metadata: { name, labels: { "istio-injection": "enabled" } } } });
 }
 
-export async function until(what: string, timeoutMs: number, check: () => Promise<boolean>, everyMs = 250): Promise<void> {
+export async function until(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
@@ -46,7 +51,11 @@ export interface ControllerProcess {
 }
 
 /** Starts node src/main.ts for one namespace, logging at warn (logging every decision is its own benchmark). */
-export async function startController(state: TestbedState, namespace: string, workers = 4): Promise<ControllerProcess> {
+export async function startController(
+  state: TestbedState,
+  namespace: string,
+  workers = 4,
+): Promise<ControllerProcess> {
   const port = await freePort();
   const log = createWriteStream(join(tmpdir(), `wren-bench-${namespace}.log`));
   const child = spawn(
@@ -60,7 +69,10 @@ export async function startController(state: TestbedState, namespace: string, wo
       `--prometheus-url=${state.prometheus.url}`,
       `--workers=${workers}`,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WREN_LOG_LEVEL: process.env.WREN_LOG_LEVEL ?? "warn" } },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WREN_LOG_LEVEL: process.env.WREN_LOG_LEVEL ?? "warn" },
+    },
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
