@@ -10,6 +10,8 @@ export interface KubeRequest {
   path: string;
   body?: unknown;
   contentType?: string;
+  /** Give up after this long without an answer. Default 30 s. */
+  timeoutMs?: number;
 }
 
 export class KubeRequestError extends Error {
@@ -32,7 +34,8 @@ export class KubeRequestError extends Error {
 export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("kubeconfig has no current cluster");
-  const url = new URL(req.path, cluster.server);
+  // Concatenate rather than resolve: a server address may carry a path prefix (proxied clusters).
+  const url = new URL(`${cluster.server.replace(/\/+$/, "")}${req.path}`);
   const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
   const headers: Record<string, string | number> = { Accept: "application/json" };
   if (payload !== undefined) {
@@ -58,6 +61,9 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, req: KubeRequest)
       res.on("error", reject);
     });
     r.on("error", reject);
+    r.setTimeout(req.timeoutMs ?? 30_000, () =>
+      r.destroy(new Error(`${req.method} ${req.path}: no answer in ${req.timeoutMs ?? 30_000} ms`)),
+    );
     if (payload !== undefined) r.write(payload);
     r.end();
   });

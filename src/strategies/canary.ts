@@ -160,7 +160,8 @@ function decision(
       actions.push({ type: "ScaleTarget", replicas });
   }
   const previousReason = previous.conditions?.find((c) => c.type === "Ready")?.reason;
-  if (status.phase !== previous.phase || r.reason !== previousReason) {
+  const moved = (status.canaryWeight ?? 0) !== (previous.canaryWeight ?? 0);
+  if (status.phase !== previous.phase || r.reason !== previousReason || moved) {
     const warning = warningReasons.has(r.reason) || status.phase === "Failed";
     actions.push({
       type: "Event",
@@ -493,9 +494,19 @@ function handleManual(
       ready: phase === "Succeeded" || phase === "Initialized",
       requeueMs: 1000,
     });
+  // A revision waiting at its gate is the one the action is about.
+  const waitingRevision = phase === "Waiting" || (phase === "Paused" && status.resumePhase === "Waiting");
   switch (action.action) {
     case "abort":
-      if (phase !== undefined && (progressing.has(phase) || phase === "Paused" || phase === "Waiting")) {
+      if (waitingRevision) {
+        // Declined before it started: mark it as released-and-failed so it is not picked up again.
+        const declined = {
+          ...consume(status, action, obs.now, "declined"),
+          lastAppliedSpec: obs.target.templateHash,
+        };
+        return rollback(spec, declined, obs, `revision ${obs.target.templateHash} declined${by}`);
+      }
+      if (phase !== undefined && (progressing.has(phase) || phase === "Paused")) {
         return rollback(spec, consume(status, action, obs.now, "rolled back"), obs, `aborted${by}`);
       }
       return ignore(`nothing to abort in phase ${phase}`);
@@ -538,6 +549,14 @@ function handleManual(
       }
       return ignore(`only a failed canary can be retried (phase ${phase})`);
     case "promote":
+      if (phase === "Waiting") {
+        return start(
+          spec,
+          consume(status, action, obs.now, "rollout approved"),
+          obs,
+          `rollout approved${by}`,
+        );
+      }
       if (phase === "Progressing") {
         const next = consume(status, action, obs.now, "advanced one step");
         return advance(spec, next, obs, `promoted one step${by}`, true);
@@ -552,7 +571,20 @@ function handleManual(
       }
       return ignore(`nothing to promote in phase ${phase}`);
     case "promote-full":
-      if (phase !== undefined && (progressing.has(phase) || phase === "Waiting")) {
+      if (phase === "Waiting") {
+        const begun = start(
+          spec,
+          consume(status, action, obs.now, "promoted fully"),
+          obs,
+          `full promotion${by}`,
+        );
+        return decision(spec, status, { ...begun.status, phase: "Promoting" }, obs, {
+          reason: "Promoting",
+          message: `full promotion${by} of revision ${obs.target.templateHash}, skipping the analysis`,
+          requeueMs: 1000,
+        });
+      }
+      if (phase !== undefined && progressing.has(phase)) {
         const next = consume(status, action, obs.now, "promoted fully");
         return decision(
           spec,
@@ -647,6 +679,28 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
     obs.manualAction && obs.manualAction.id !== status.lastAction?.id ? obs.manualAction : undefined;
   const newRevision = obs.target.templateHash !== status.lastAppliedSpec;
 
+  const act = (action: ManualAction): Decision<Status> => {
+    const handled = handleManual(spec, status, obs, action);
+    // Every consumed action leaves an Event, even when the phase and reason stay the same.
+    if (!handled.actions.some((a) => a.type === "Event")) {
+      handled.actions.push({
+        type: "Event",
+        eventType: "Normal",
+        reason: "ManualAction",
+        message: `${action.action}${who(action)}: ${handled.status.lastAction?.result ?? handled.reason}; ${handled.reason}`,
+      });
+    }
+    return handled;
+  };
+  // A waiting or paused canary hears a person first: approving, aborting or resuming is why they came.
+  if (pending && (phase === "Waiting" || phase === "Paused")) return act(pending);
+  if (newRevision && phase === "Paused") {
+    return decision(spec, status, status, obs, {
+      reason: "Paused",
+      message: `paused; new revision ${obs.target.templateHash} starts when resumed`,
+    });
+  }
+
   if (
     newRevision &&
     phase !== "Promoting" &&
@@ -690,19 +744,7 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
     return start(spec, status, obs, why);
   }
 
-  if (pending) {
-    const handled = handleManual(spec, status, obs, pending);
-    // Every consumed action leaves an Event, even when the phase and reason stay the same.
-    if (!handled.actions.some((a) => a.type === "Event")) {
-      handled.actions.push({
-        type: "Event",
-        eventType: "Normal",
-        reason: "ManualAction",
-        message: `${pending.action}${who(pending)}: ${handled.status.lastAction?.result ?? handled.reason}; ${handled.reason}`,
-      });
-    }
-    return handled;
-  }
+  if (pending) return act(pending);
 
   switch (phase) {
     case "Initialized":

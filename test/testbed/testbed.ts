@@ -101,7 +101,7 @@ export async function up(): Promise<TestbedState> {
     const binaries = await timed("binaries ready", () => ensureBinaries());
     kubeconfig = join(stateDir, "kubeconfig");
     const apiserverPort = await freePort();
-    await timed("cluster started", () => createCluster(binaries, kwokWorkdir, kubeconfig, apiserverPort, 3));
+    await timed("cluster started", () => createCluster(binaries, kwokWorkdir, kubeconfig, apiserverPort, 10));
   }
   const prometheusBinary = ensurePrometheus();
   // Record what we start as we start it, so a failure half-way can still be cleaned up by `down`.

@@ -675,3 +675,92 @@ describe("Canary revertOnDeletion", () => {
     expect(posts).toHaveLength(1);
   });
 });
+
+describe("Canary manual actions at a gate", () => {
+  const gated = spec({
+    webhooks: [{ name: "approve", type: "confirm-rollout", url: "http://gate.local/approve" }],
+  });
+  const closed = [{ name: "approve", type: "confirm-rollout" as const, ok: false }];
+  const action = (a: ManualAction["action"], id = a): ManualAction => ({ id, action: a, requestedBy: "bob" });
+
+  function waiting(w: World): CanaryStatus {
+    const init = initialised(gated, w);
+    w.targetHash = "v2";
+    const d = decideCanary(gated, init, observe(w, { webhooks: closed }));
+    expect(d.status.phase).toBe("Waiting");
+    return d.status;
+  }
+
+  it("promote approves the waiting revision", () => {
+    const w = world();
+    const d = decideCanary(
+      gated,
+      waiting(w),
+      observe(w, { webhooks: closed, manualAction: action("promote") }),
+    );
+    expect(d.status.phase).toBe("Progressing");
+    expect(d.status.lastAppliedSpec).toBe("v2");
+  });
+
+  it("promote-full releases it without analysis, promoting the new revision", () => {
+    const w = world();
+    const d = decideCanary(
+      gated,
+      waiting(w),
+      observe(w, { webhooks: closed, manualAction: action("promote-full") }),
+    );
+    expect(d.status.phase).toBe("Promoting");
+    expect(d.status.lastAppliedSpec).toBe("v2");
+    act(w, d.actions);
+    const next = decideCanary(gated, d.status, observe(w, { webhooks: closed }));
+    expect(next.actions).toContainEqual({ type: "PromoteSpec", replicas: 2 });
+  });
+
+  it("abort declines it for good", () => {
+    const w = world();
+    const d = decideCanary(
+      gated,
+      waiting(w),
+      observe(w, { webhooks: closed, manualAction: action("abort") }),
+    );
+    expect(d.status.phase).toBe("Failed");
+    const later = decideCanary(gated, d.status, observe(w, { webhooks: closed }));
+    expect(later.status.phase).toBe("Failed");
+  });
+
+  it("a paused canary stays paused when a new revision arrives, and starts it on resume", () => {
+    const w = world();
+    const init = initialised(spec(), w);
+    w.targetHash = "v2";
+    const at10 = run(spec(), init, w, pass, 2).status;
+    const paused = decideCanary(spec(), at10, observe(w, { manualAction: action("pause") })).status;
+    w.targetHash = "v3";
+    const held = decideCanary(spec(), paused, observe(w));
+    expect(held.status.phase).toBe("Paused");
+    expect(held.status.canaryWeight).toBe(10);
+    const resumed = decideCanary(spec(), held.status, observe(w, { manualAction: action("resume") }));
+    const restarted = decideCanary(spec(), resumed.status, observe(w));
+    expect(restarted.status.lastAppliedSpec).toBe("v3");
+    expect(restarted.status.canaryWeight).toBe(0);
+  });
+
+  it("records an Event for every weight change", () => {
+    const w = world();
+    const init = initialised(spec(), w);
+    w.targetHash = "v2";
+    let status = init;
+    const moves: string[] = [];
+    for (let i = 0; i < 12 && status.phase !== "Succeeded"; i++) {
+      const plan = planCanary(spec(), status, new Date(w.now));
+      const d = decideCanary(spec(), status, observe(w, { checks: plan.analyse ? pass() : undefined }));
+      act(w, d.actions);
+      if ((d.status.canaryWeight ?? 0) !== (status.canaryWeight ?? 0)) {
+        expect(d.actions.some((a) => a.type === "Event")).toBe(true);
+        moves.push(`${status.canaryWeight ?? 0}->${d.status.canaryWeight ?? 0}`);
+      }
+      status = d.status;
+      w.now += 10_000;
+    }
+    expect(moves).toEqual(["0->10", "10->20", "20->30", "30->0"]);
+  });
+});
