@@ -2,6 +2,7 @@
 // VirtualService weight first goes above 0 to the moment it is back at 100/0,
 // with interval 5s and threshold 2 (target: under 2 x 5 s + 5 s = 15 s).
 
+import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { applyObjects } from "../test/testbed/apply.ts";
 import { customObjects, freshNamespace, startController, testbed, until } from "./lib.ts";
@@ -90,6 +91,8 @@ for (let i = 1; i <= runs; i++) {
   console.log(`run ${i}: faulty canary had traffic for ${seconds.toFixed(1)} s (phase Failed)`);
 }
 await controller.stop();
+// Leave the shared testbed as we found it: Services and pods hold cluster-wide capacity.
+await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: ns });
 const sorted = [...results].sort((a, b) => a - b);
 console.log(
   `canary-rollback: interval 5s, threshold 2; first traffic -> 100/0: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s, ` +

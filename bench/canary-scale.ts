@@ -3,6 +3,7 @@
 // VirtualService writes against weight changes. Asserts nothing.
 //
 //   node bench/canary-scale.ts [canaries=200] [interval=30s] [measureSeconds=120]
+import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { applyObjects } from "../test/testbed/apply.ts";
 import {
@@ -144,4 +145,6 @@ console.log(
   ].join("\n"),
 );
 await controller.stop();
+// Leave the shared testbed as we found it: Services and pods hold cluster-wide capacity.
+await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: ns });
 process.exit(0);

@@ -22,6 +22,7 @@ import type { DestinationRule, VirtualService } from "./routing/istio.ts";
 import { callWebhooks } from "./webhooks.ts";
 import { windowOpen } from "./window.ts";
 import { observeDeployment, primaryDeployment, primaryName } from "./workload/deployments.ts";
+import { WriteTracker } from "./write-tracker.ts";
 
 /** The informer caches the Canary adapters read instead of the API server. */
 export interface ClusterCache {
@@ -51,24 +52,36 @@ function namespaceOf(obj: KubernetesObject): string {
   return obj.metadata?.namespace ?? "";
 }
 
-/**
- * Applies an object Wren owns only when the live copy differs from it. `exactSpec`
- * (Istio objects, which the API server does not default) also catches fields Wren
- * no longer sets, such as a mirror that has ended.
- */
-async function applyIfChanged<T extends KubernetesObject & { spec?: unknown }>(
-  kc: KubeConfig,
-  desired: T,
-  live: (KubernetesObject & { spec?: unknown }) | undefined,
-  exactSpec = false,
-): Promise<void> {
-  if (live && isSubset(desired, live) && (!exactSpec || isSubset(live.spec, desired.spec))) return;
-  await serverSideApply(kc, desired);
-}
-
 /** The Canary kind: strategy plus adapters. */
 export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, CanaryStatus, CanaryObservations> {
   const { cache, kc } = deps;
+  const writes = new WriteTracker();
+
+  /**
+   * Applies an object Wren owns only when the live copy differs from it and the
+   * same write is not already on its way to the cache. `exactSpec` (Istio objects,
+   * which the API server does not default) also catches fields Wren no longer
+   * sets, such as a mirror that has ended.
+   */
+  async function applyIfChanged<T extends KubernetesObject & { spec?: unknown }>(
+    desired: T,
+    live: (KubernetesObject & { spec?: unknown }) | undefined,
+    exactSpec = false,
+  ): Promise<void> {
+    if (live && isSubset(desired, live) && (!exactSpec || isSubset(live.spec, desired.spec))) return;
+    const key = WriteTracker.key(desired);
+    if (writes.pending(key, desired, live)) return;
+    await serverSideApply(kc, desired);
+    writes.wrote(key, desired, live);
+  }
+
+  /** A merge patch of the user's object, sent once until the cache shows a newer version. */
+  async function patchOnce(target: KubernetesObject, patch: Record<string, unknown>): Promise<void> {
+    const key = WriteTracker.key(target);
+    if (writes.pending(key, patch, target)) return;
+    await mergePatch(kc, target, patch);
+    writes.wrote(key, patch, target);
+  }
 
   async function observe(obj: CanaryObject, spec: CanarySpec, status: CanaryStatus, now: Date) {
     const ns = namespaceOf(obj);
@@ -132,15 +145,15 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     const target = cache.deployments.get(ns, spec.targetRef.name);
     if (!target) return;
     for (const svc of canaryServices(spec, target, obj)) {
-      await applyIfChanged(kc, svc, cache.services.get(ns, svc.metadata?.name ?? ""));
+      await applyIfChanged(svc, cache.services.get(ns, svc.metadata?.name ?? ""));
     }
     for (const dr of canaryDestinationRules(spec, ns, obj)) {
-      await applyIfChanged(kc, dr, cache.destinationRules.get(ns, dr.metadata?.name ?? ""), true);
+      await applyIfChanged(dr, cache.destinationRules.get(ns, dr.metadata?.name ?? ""), true);
     }
     const adopt = spec.service.virtualServiceRef;
     if (!adopt) {
       const vs = canaryVirtualService(spec, ns, obj, routing);
-      await applyIfChanged(kc, vs, cache.virtualServices.get(ns, vs.metadata?.name ?? ""), true);
+      await applyIfChanged(vs, cache.virtualServices.get(ns, vs.metadata?.name ?? ""), true);
       return;
     }
     const live = cache.virtualServices.get(ns, adopt.name);
@@ -152,10 +165,7 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     }
     if (isSubset(http, live.spec.http)) return;
     // Only spec.http changes, and only if nobody changed the VirtualService since we read it.
-    await mergePatch(kc, live, {
-      metadata: { resourceVersion: live.metadata?.resourceVersion },
-      spec: { http },
-    });
+    await patchOnce(live, { metadata: { resourceVersion: live.metadata?.resourceVersion }, spec: { http } });
   }
 
   function payload(obj: CanaryObject) {
@@ -212,14 +222,15 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
       if (action.type === "PromoteSpec") {
         const target = cache.deployments.get(ns, spec.targetRef.name);
         if (!target) continue;
-        await serverSideApply(kc, primaryDeployment(target, obj, action.replicas));
+        const primary = primaryDeployment(target, obj, action.replicas);
+        await applyIfChanged(primary, cache.deployments.get(ns, primary.metadata?.name ?? ""));
       } else if (action.type === "SetRouting") {
         await setRouting(obj, spec, action.routing);
       } else if (action.type === "ScaleTarget") {
         const target = cache.deployments.get(ns, spec.targetRef.name);
         if (!target || target.spec?.replicas === action.replicas) continue;
         // Only spec.replicas, the one field Wren documents writing on the user's Deployment.
-        await mergePatch(kc, target, { spec: { replicas: action.replicas } });
+        await patchOnce(target, { spec: { replicas: action.replicas } });
       }
     }
   }

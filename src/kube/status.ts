@@ -1,5 +1,6 @@
 // Writing a rollout's status: the controller's only memory, so never a blind overwrite.
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { kubernetesWrites } from "../observability/metrics.ts";
 import { isConflict } from "./errors.ts";
 
 /** The part of CustomObjectsApi status writes use. */
@@ -30,6 +31,7 @@ export function statusClient(kubeConfig: KubeConfig): StatusClient {
 export async function writeStatus(client: StatusClient, write: StatusWrite): Promise<StatusWriteResult> {
   if (write.resourceVersion === "")
     throw new Error("writeStatus needs the resourceVersion the status was computed from");
+  kubernetesWrites.inc({ resource: `${write.plural}/status`, verb: "patch" });
   // A JSON patch replaces the whole status (a merge patch would keep fields the new
   // status dropped), and setting metadata.resourceVersion makes the API server
   // reject the write with 409 if the object moved on: an optimistic lock.
