@@ -114,7 +114,7 @@ function run(
     if (phases.at(-1) !== current.phase) phases.push(current.phase ?? "");
     if (weights.at(-1) !== w.routing?.weights.canary) weights.push(w.routing?.weights.canary ?? -1);
     const requeue = d.actions.find((a) => a.type === "RequeueAfter");
-    if (!requeue || requeue.type !== "RequeueAfter") break;
+    if (requeue?.type !== "RequeueAfter") break;
     w.now += requeue.ms;
   }
   return { status: current, weights, phases };
