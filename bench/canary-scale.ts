@@ -115,7 +115,7 @@ const snapshot = async () => ({
   statusWrites: await counterTotal(
     controller.metricsUrl,
     "wren_kubernetes_writes_total",
-    'resource="canaries"',
+    'resource="canaries/status"',
   ),
   weights: (await list()).reduce((sum, c) => sum + (c.status?.canaryWeight ?? 0), 0),
 });

@@ -58,9 +58,12 @@ export async function startController(
 ): Promise<ControllerProcess> {
   const port = await freePort();
   const log = createWriteStream(join(tmpdir(), `wren-bench-${namespace}.log`));
+  // WREN_CONTROLLER_NODE_FLAGS, e.g. --max-old-space-size=128, as a container's command line would set.
+  const nodeFlags = (process.env.WREN_CONTROLLER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       join(import.meta.dirname, "../src/main.ts"),
       `--kubeconfig=${state.kubeconfig}`,
       `--namespace=${namespace}`,

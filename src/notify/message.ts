@@ -2,24 +2,13 @@
 // Every provider renders the same Notification; the wording helpers here keep
 // the facts and their labels identical across Slack, Teams, Discord and Chat.
 import type { Severity } from "../api/common.ts";
+import type { CheckResult, Weights } from "../strategies/decision.ts";
 
 export type { Severity };
 
-/** Traffic split between the stable version (primary) and the new one (canary), in percent. */
-export interface NotificationWeights {
-  primary: number;
-  canary: number;
-}
-
-/** One analysis check as reported in a message (the fields of the strategies' CheckResult). */
-export interface NotificationCheck {
-  name: string;
-  verdict: "Pass" | "Fail" | "Unavailable";
-  value?: number;
-  primaryValue?: number;
-  thresholdRange?: { min?: number; max?: number };
-  message?: string;
-}
+/** Traffic split and check results are the strategies' own types: one concept, one name. */
+export type NotificationWeights = Weights;
+export type NotificationCheck = CheckResult;
 
 /** A manual action (kubectl wren) the message reports: what, who, when. */
 export interface NotificationManualAction {

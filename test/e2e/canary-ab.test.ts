@@ -1,21 +1,15 @@
 // A/B testing: during the iterations only requests with the matching header reach
 // the canary, as Prometheus sees it through meshsim.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canary, canaryStatus, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply, deployment, traffic } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { queryValue } from "../support/prometheus.ts";
 
 const ns = useNamespace("canary-ab");
-let controller: RunningController;
-beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
-});
-afterAll(async () => {
-  await controller?.kill();
-});
+useController(ns);
 
 describe("A/B testing", () => {
   it("sends only header-matching requests to the canary during the iterations, then promotes", async () => {

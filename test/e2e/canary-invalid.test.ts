@@ -4,21 +4,18 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canary, canaryStatus } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply, deployment } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("canary-invalid");
-let controller: RunningController;
+useController(ns);
 beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
   await apply(deployment(ns.name, "app", { replicas: 2 }));
 });
-afterAll(async () => {
-  await controller?.kill();
-});
+afterAll(async () => {});
 
 const base = {
   interval: "3s",

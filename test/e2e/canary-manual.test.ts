@@ -1,22 +1,16 @@
 // Manual actions (what kubectl wren does) through the API: each consumed once,
 // recorded in status and an Event.
 import { CoreV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canary, canaryStatus, requestAction, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { describe, expect, it } from "vitest";
+import { canaryStatus, deployCanary, requestAction, revision } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("canary-manual");
-let controller: RunningController;
-beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
-});
-afterAll(async () => {
-  await controller?.kill();
-});
+useController(ns);
 
 // A long interval: nothing advances unless a person says so.
 const analysis = {
@@ -29,15 +23,7 @@ const analysis = {
 
 async function progressingAt10(name: string): Promise<void> {
   const n = ns.name;
-  await apply(deployment(n, name, { replicas: 1 }), traffic(n, `${name}-clients`, [{ host: name, rps: 20 }]));
-  await apply(canary(n, name, analysis));
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  await deployCanary(n, name, analysis, { replicas: 1, rps: 20 });
   await apply(revision(n, name, "example.com/app:2", {}, 1));
   await eventually("weight 10", async () => expect((await canaryStatus(n, name)).canaryWeight).toBe(10), {
     timeoutMs: 60_000,

@@ -2,23 +2,19 @@
 // kube-controller-manager and KWOK, traffic from meshsim, verdicts from Prometheus.
 import { AppsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canary, canaryStatus, revision, WeightRecorder } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { canaryStatus, deployCanary, revision, WeightRecorder } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { queryValue } from "../support/prometheus.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("canary-release");
-let controller: RunningController;
+useController(ns);
 
-beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
-});
-afterAll(async () => {
-  await controller?.kill();
-});
+beforeAll(async () => {});
+afterAll(async () => {});
 
 const analysis = {
   interval: "3s",
@@ -37,19 +33,7 @@ async function readDeployment(name: string) {
 
 /** Deploys a target with traffic and its Canary, and waits until it is initialised. */
 async function initialised(name: string, spec: Record<string, unknown> = analysis): Promise<void> {
-  const n = ns.name;
-  await apply(
-    deployment(n, name, { replicas: 2, image: "example.com/app:1" }),
-    traffic(n, `${name}-clients`, [{ host: name, rps: 50 }]),
-  );
-  await apply(canary(n, name, spec));
-  await eventually(
-    "canary initialised",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  await deployCanary(ns.name, name, spec, { replicas: 2, rps: 50 });
 }
 
 function image(d: Awaited<ReturnType<typeof readDeployment>>): string | undefined {

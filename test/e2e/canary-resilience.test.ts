@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canary, canaryStatus, revision, WeightRecorder } from "../support/canary.ts";
+import { canaryStatus, deployCanary, revision, WeightRecorder } from "../support/canary.ts";
 import { type RunningController, startController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { type PrivatePrometheus, startPrivatePrometheus } from "../support/private-prometheus.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
@@ -39,15 +39,7 @@ const analysis = (interval: string) => ({
 
 async function initialised(name: string, interval: string): Promise<void> {
   const n = ns.name;
-  await apply(deployment(n, name, { replicas: 2 }), traffic(n, `${name}-clients`, [{ host: name, rps: 50 }]));
-  await apply(canary(n, name, analysis(interval)));
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  await deployCanary(n, name, analysis(interval), { replicas: 2, rps: 50 });
 }
 
 async function leaseHolder(): Promise<string | undefined> {

@@ -1,24 +1,18 @@
 // Routing variants end to end: mirroring, adopting an existing VirtualService,
 // and handing traffic back to the target when a Canary is deleted.
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { VirtualService } from "../../src/engine/routing/istio.ts";
-import { canary, canaryStatus, readCanary, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { canaryStatus, deployCanary, readCanary, revision } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic, virtualService } from "../support/fixtures.ts";
+import { apply, virtualService } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { queryValue } from "../support/prometheus.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("canary-routing");
-let controller: RunningController;
-beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
-});
-afterAll(async () => {
-  await controller?.kill();
-});
+useController(ns);
 
 const metrics = [{ name: "request-success-rate", thresholdRange: { min: 95 }, interval: "10s" }];
 
@@ -28,15 +22,7 @@ async function initialised(
   extra: Record<string, unknown> = {},
 ) {
   const n = ns.name;
-  await apply(deployment(n, name, { replicas: 2 }), traffic(n, `${name}-clients`, [{ host: name, rps: 40 }]));
-  await apply(canary(n, name, analysis, extra));
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  await deployCanary(n, name, analysis, { replicas: 2, rps: 40, extra: extra });
 }
 
 async function readVirtualService(name: string): Promise<VirtualService> {

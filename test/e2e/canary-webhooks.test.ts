@@ -1,22 +1,20 @@
 // Webhook gates end to end: every gate type, called by the real controller at its
 // point of the rollout, against a local receiver.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canary, canaryStatus, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { canaryStatus, deployCanary, revision } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ns = useNamespace("canary-webhooks");
-let controller: RunningController;
+useController(ns);
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   receiver = await new WebhookReceiver().start();
-  controller = await startController({ namespace: ns.name });
 });
 afterAll(async () => {
-  await controller?.kill();
   await receiver?.stop();
 });
 
@@ -31,25 +29,15 @@ const types = [
 ] as const;
 
 async function initialised(name: string, webhooks: { name: string; type: string; url: string }[]) {
-  const n = ns.name;
-  await apply(deployment(n, name, { replicas: 1 }), traffic(n, `${name}-clients`, [{ host: name, rps: 30 }]));
-  await apply(
-    canary(n, name, {
-      interval: "3s",
-      threshold: 2,
-      maxWeight: 20,
-      stepWeight: 10,
-      metrics: [{ name: "request-success-rate", thresholdRange: { min: 95 }, interval: "10s" }],
-      webhooks,
-    }),
-  );
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  const analysis = {
+    interval: "3s",
+    threshold: 2,
+    maxWeight: 20,
+    stepWeight: 10,
+    metrics: [{ name: "request-success-rate", thresholdRange: { min: 95 }, interval: "10s" }],
+    webhooks,
+  };
+  await deployCanary(ns.name, name, analysis, { rps: 30 });
 }
 
 describe("Canary webhooks", () => {

@@ -1,47 +1,32 @@
 // kubectl wren, the real executable as a subprocess, against rollouts the real
 // controller drives on the testbed.
 import { CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCliProcess } from "../../src/cli/subprocess.ts";
-import { canary, canaryStatus, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { canaryStatus, deployCanary, revision } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbed, testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("cli");
-let controller: RunningController;
-beforeAll(async () => {
-  controller = await startController({ namespace: ns.name });
-});
-afterAll(async () => {
-  await controller?.kill();
-});
+useController(ns);
 
 const wren = (...args: string[]) =>
   runCliProcess(["-n", ns.name, ...args], { kubeconfig: testbed().kubeconfig });
 
+/** A Canary at Initialized, then revision 2 with `errorRate` (none when negative). */
 async function deployed(name: string, interval: string, errorRate = 0): Promise<void> {
-  const n = ns.name;
-  await apply(deployment(n, name, { replicas: 1 }), traffic(n, `${name}-clients`, [{ host: name, rps: 40 }]));
-  await apply(
-    canary(n, name, {
-      interval,
-      threshold: 2,
-      maxWeight: 30,
-      stepWeight: 10,
-      metrics: [{ name: "request-success-rate", thresholdRange: { min: 95 }, interval: "10s" }],
-    }),
-  );
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
-  if (errorRate >= 0) await apply(revision(n, name, "example.com/app:2", { errorRate }, 1));
+  const analysis = {
+    interval,
+    threshold: 2,
+    maxWeight: 30,
+    stepWeight: 10,
+    metrics: [{ name: "request-success-rate", thresholdRange: { min: 95 }, interval: "10s" }],
+  };
+  await deployCanary(ns.name, name, analysis);
+  if (errorRate >= 0) await apply(revision(ns.name, name, "example.com/app:2", { errorRate }, 1));
 }
 
 describe("kubectl wren", () => {

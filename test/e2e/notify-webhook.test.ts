@@ -3,24 +3,22 @@
 // a receiver that never answers does not slow a rollout.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verify } from "../../src/notify/signature.ts";
-import { canary, canaryStatus, revision } from "../support/canary.ts";
-import { type RunningController, startController } from "../support/controller.ts";
+import { canaryStatus, deployCanary, revision, untilPhase } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment, traffic } from "../support/fixtures.ts";
+import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { type ReceivedCall, WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ns = useNamespace("notify");
+useController(ns);
 const signingKey = "s3cret-signing-key";
-let controller: RunningController;
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   receiver = await new WebhookReceiver().start();
-  controller = await startController({ namespace: ns.name });
 });
 afterAll(async () => {
-  await controller?.kill();
   await receiver?.stop();
 });
 
@@ -55,22 +53,10 @@ const analysis = (alert: string) => ({
 /** Releases revision v2 of `name` (with `errorRate`) and returns how long the rollout took. */
 async function release(name: string, alert: string, errorRate = 0): Promise<number> {
   const n = ns.name;
-  await apply(deployment(n, name, { replicas: 1 }), traffic(n, `${name}-clients`, [{ host: name, rps: 40 }]));
-  await apply(canary(n, name, analysis(alert)));
-  await eventually(
-    "Initialized",
-    async () => expect((await canaryStatus(n, name)).phase).toBe("Initialized"),
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  await deployCanary(n, name, analysis(alert), { replicas: 1, rps: 40 });
   const started = Date.now();
   await apply(revision(n, name, "example.com/app:2", { errorRate }, 1));
-  await eventually(
-    "finished",
-    async () => expect(["Succeeded", "Failed"]).toContain((await canaryStatus(n, name)).phase),
-    { timeoutMs: 90_000, intervalMs: 200 },
-  );
+  await untilPhase(n, name, ["Succeeded", "Failed"]);
   return Date.now() - started;
 }
 

@@ -1,11 +1,13 @@
 // Canary test helpers: objects, reading status, recording VirtualService weights over time.
 import { CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
+import { expect } from "vitest";
 import type { CanaryStatus } from "../../src/api/canary.ts";
 import type { VirtualService } from "../../src/engine/routing/istio.ts";
 import { mergePatch } from "../../src/kube/apply.ts";
 import type { Informer } from "../../src/kube/informer.ts";
 import { resourceInformer } from "../../src/kube/resource-informer.ts";
-import { type Behaviour, deployment } from "./fixtures.ts";
+import { eventually } from "./eventually.ts";
+import { apply, type Behaviour, deployment, traffic } from "./fixtures.ts";
 import { testbedKubeConfig } from "./testbed.ts";
 
 /** A Canary object for target `name`, with test-sized intervals. */
@@ -93,4 +95,44 @@ export class WeightRecorder {
   async stop(): Promise<void> {
     await this.#informer.stop();
   }
+}
+
+export interface DeployOptions {
+  replicas?: number;
+  /** Requests per second meshsim sends to the canary's host. */
+  rps?: number;
+  /** Extra Canary spec fields (targetRef, service, revertOnDeletion...). */
+  extra?: Record<string, unknown>;
+}
+
+/** Deploys revision 1 of `name` with traffic and its Canary, and waits until the Canary is initialised. */
+export async function deployCanary(
+  namespace: string,
+  name: string,
+  analysis: Record<string, unknown>,
+  { replicas = 1, rps = 40, extra = {} }: DeployOptions = {},
+): Promise<void> {
+  await apply(
+    deployment(namespace, name, { replicas, image: "example.com/app:1" }),
+    traffic(namespace, `${name}-clients`, [{ host: name, rps }]),
+  );
+  await apply(canary(namespace, name, analysis, extra));
+  await eventually(
+    `${name} Initialized`,
+    async () => expect((await canaryStatus(namespace, name)).phase).toBe("Initialized"),
+    { timeoutMs: 60_000 },
+  );
+}
+
+/** Waits until the Canary reaches one of `phases` and returns its status. */
+export async function untilPhase(namespace: string, name: string, phases: string[], timeoutMs = 90_000) {
+  return eventually(
+    `${name} ${phases.join(" or ")}`,
+    async () => {
+      const status = await canaryStatus(namespace, name);
+      expect(phases).toContain(status.phase);
+      return status;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }

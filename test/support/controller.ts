@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "../testbed/processes.ts";
 import { eventually } from "./eventually.ts";
 import { testbed } from "./testbed.ts";
@@ -76,4 +77,22 @@ export async function startController(options: ControllerOptions): Promise<Runni
       await exited;
     },
   };
+}
+
+/**
+ * A controller for the calling test file's namespace: started in beforeAll,
+ * stopped in afterAll. `.current` is the running process.
+ */
+export function useController(
+  ns: { name: string },
+  options: Omit<ControllerOptions, "namespace"> = {},
+): { current: RunningController | undefined } {
+  const handle: { current: RunningController | undefined } = { current: undefined };
+  beforeAll(async () => {
+    handle.current = await startController({ namespace: ns.name, ...options });
+  });
+  afterAll(async () => {
+    await handle.current?.kill();
+  });
+  return handle;
 }

@@ -1,5 +1,5 @@
 // up | down | status | env for the testbed: a real cluster, a real Prometheus, meshsim.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { applyObjects, readManifests, waitForCrds } from "./apply.ts";
@@ -9,6 +9,15 @@ import { repoDir, stateDir, testbedDir } from "./paths.ts";
 import { freePort, httpOk, isAlive, startDetached, stopProcessGroup, waitUntil } from "./processes.ts";
 import { ensurePrometheus, prometheusArgs, startPrometheus, writePrometheusConfig } from "./prometheus.ts";
 import { clearState, readState, type TestbedState, writeState } from "./state.ts";
+
+/** A process's command line, or "" when it is gone. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
 
 function log(message: string): void {
   console.error(`testbed: ${message}`);
@@ -160,7 +169,12 @@ export async function down(): Promise<void> {
     log("no testbed is running");
     return;
   }
-  for (const pid of [state.meshsim.pid, state.prometheus.pid]) if (pid > 0) await stopProcessGroup(pid);
+  // A pid from an old state file may belong to another process by now: stop only ours.
+  const ours: [number, string][] = [
+    [state.meshsim.pid, "meshsim"],
+    [state.prometheus.pid, "prometheus"],
+  ];
+  for (const [pid, name] of ours) if (pid > 0 && commandLine(pid).includes(name)) await stopProcessGroup(pid);
   if (!state.externalCluster) {
     try {
       const binaries = ensureBinaries();
