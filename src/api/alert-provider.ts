@@ -56,7 +56,9 @@ export const AlertProviderSpec = z.object({
 /** Observed state of an AlertProvider. */
 export const AlertProviderStatus = z
   .object({ ...CommonStatusFields })
-  .describe("Whether Wren could resolve the provider and its Secret, as conditions.");
+  .describe(
+    "Conditions about the provider. Wren does not write them yet; delivery problems show in its log and in wren_notifications_failed_total.",
+  );
 
 export type AlertProviderType = z.infer<typeof AlertProviderType>;
 export type AlertProviderSpec = z.infer<typeof AlertProviderSpec>;

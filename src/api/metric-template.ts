@@ -103,7 +103,9 @@ export const MetricTemplateSpec = z
 /** Observed state of a MetricTemplate. */
 export const MetricTemplateStatus = z
   .object({ ...CommonStatusFields })
-  .describe("Whether Wren could read the template, as conditions.");
+  .describe(
+    "Conditions about the template. Wren does not write them yet; problems show on the rollouts that use it.",
+  );
 
 export type MetricProvider = z.infer<typeof MetricProvider>;
 export type MetricTemplateSpec = z.infer<typeof MetricTemplateSpec>;
