@@ -135,9 +135,23 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
       manualAction: manual.action,
       windowOpen: windowOpen(spec.window, now),
       deleting: obj.metadata?.deletionTimestamp !== undefined,
+      routingProblem: adoptedRoutingProblem(ns, spec),
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
+  }
+
+  /** Why the adopted VirtualService cannot be managed (missing, or lacking a named route), if so. */
+  function adoptedRoutingProblem(ns: string, spec: CanarySpec): string | undefined {
+    const adopt = spec.service.virtualServiceRef;
+    if (!adopt) return undefined;
+    const live = cache.virtualServices.get(ns, adopt.name);
+    if (!live) return `spec.service.virtualServiceRef: VirtualService ${ns}/${adopt.name} not found`;
+    const names = new Set((live.spec.http ?? []).map((r) => r.name));
+    const missing = adopt.routes.filter((r) => !names.has(r));
+    return missing.length > 0
+      ? `spec.service.virtualServiceRef.routes: VirtualService ${ns}/${adopt.name} has no http route named ${missing.join(", ")}`
+      : undefined;
   }
 
   async function setRouting(obj: CanaryObject, spec: CanarySpec, routing: Routing): Promise<void> {

@@ -31,6 +31,8 @@ export interface CanaryObservations {
   windowOpen: boolean;
   /** The Canary is being deleted (deletionTimestamp set). */
   deleting?: boolean;
+  /** What is wrong with the VirtualService named by spec.service.virtualServiceRef, if anything. */
+  routingProblem?: string;
   /** Wren's finalizer is on the Canary. */
   finalizer?: boolean;
 }
@@ -47,6 +49,7 @@ type Reason = { reason: string; message: string };
 const progressing: ReadonlySet<CanaryPhase> = new Set(["Progressing", "WaitingPromotion"]);
 const idle = 30_000;
 const warningReasons: ReadonlySet<string> = new Set([
+  "VirtualServiceNotFound",
   "RolledBack",
   "CheckFailed",
   "MetricsUnavailable",
@@ -619,6 +622,16 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
     };
   }
   if (obs.deleting) return revertOnDeletion(spec, status, obs);
+  if (obs.routingProblem) {
+    // Nothing can move safely while the routes to move are missing: hold everything, say why.
+    const previous = status.conditions?.find((c) => c.type === "Ready");
+    const r = { reason: "VirtualServiceNotFound", message: obs.routingProblem };
+    const actions: Action[] = [{ type: "RequeueAfter", ms: idle }];
+    if (previous?.reason !== r.reason || previous.message !== r.message) {
+      actions.unshift({ type: "Event", eventType: "Warning", ...r });
+    }
+    return { status: setCondition(status, false, r, obs.now, obs.generation), actions, reason: r.message };
+  }
   if (!obs.target.exists) {
     return decision(spec, status, { ...status, phase: phase ?? "Initializing" }, obs, {
       reason: "TargetNotFound",

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canary, canaryStatus } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
-import { apply, deployment } from "../support/fixtures.ts";
+import { apply, deployment, virtualService } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
@@ -107,6 +107,38 @@ describe("invalid Canary specs", () => {
     await eventually(
       "Initialized",
       async () => expect((await canaryStatus(n, "bad-0")).phase).toBe("Initialized"),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+  });
+});
+
+describe("a Canary adopting a VirtualService that does not exist", () => {
+  it("holds with VirtualServiceNotFound naming the field, then starts once it appears", async () => {
+    const n = ns.name;
+    await apply(deployment(n, "adopter", { replicas: 1 }));
+    const service = { port: 80, virtualServiceRef: { name: "shop", routes: ["main"] } };
+    await apply(canary(n, "adopter", base, { service }));
+    const condition = await eventually("VirtualServiceNotFound", async () => {
+      const ready = (await canaryStatus(n, "adopter")).conditions?.find((c) => c.type === "Ready");
+      expect(ready?.reason).toBe("VirtualServiceNotFound");
+      return ready;
+    });
+    expect(condition?.message).toContain("spec.service.virtualServiceRef");
+    const deployments = await testbedKubeConfig()
+      .makeApiClient(AppsV1Api)
+      .listNamespacedDeployment({ namespace: n });
+    expect(deployments.items.map((d) => d.metadata?.name)).not.toContain("adopter-primary");
+    await apply(
+      virtualService(n, "shop", {
+        hosts: ["adopter"],
+        http: [{ name: "main", route: [{ destination: { host: "adopter-primary" } }] }],
+      }),
+    );
+    await eventually(
+      "Initialized",
+      async () => expect((await canaryStatus(n, "adopter")).phase).toBe("Initialized"),
       {
         timeoutMs: 60_000,
       },

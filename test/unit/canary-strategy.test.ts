@@ -764,3 +764,21 @@ describe("Canary manual actions at a gate", () => {
     expect(moves).toEqual(["0->10", "10->20", "20->30", "30->0"]);
   });
 });
+
+describe("Canary with an adopted VirtualService that is not there", () => {
+  it("holds everything and says which field points at what is missing", () => {
+    const w = world({ primaryHash: "v1" });
+    const status: CanaryStatus = { phase: "Progressing", canaryWeight: 20, lastAppliedSpec: "v1" };
+    const problem = "spec.service.virtualServiceRef: VirtualService shop/store not found";
+    const d = decideCanary(spec(), status, observe(w, { routingProblem: problem }));
+    expect(d.status.canaryWeight).toBe(20);
+    expect(d.status.conditions?.[0]).toMatchObject({
+      status: "False",
+      reason: "VirtualServiceNotFound",
+      message: problem,
+    });
+    expect(d.actions.map((a) => a.type)).toEqual(["Event", "RequeueAfter"]);
+    const again = decideCanary(spec(), d.status, observe(w, { routingProblem: problem }));
+    expect(again.actions.map((a) => a.type)).toEqual(["RequeueAfter"]);
+  });
+});
