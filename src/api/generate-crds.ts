@@ -8,7 +8,7 @@ const crdDir = fileURLToPath(new URL("../../crds/", import.meta.url));
 const check = process.argv.includes("--check");
 
 const rendered = renderCustomResourceDefinitions();
-const existing = new Set((await readdir(crdDir).catch(() => [])).filter((f) => f.endsWith(".wren.dev.yaml")));
+const existing = new Set((await readdir(crdDir).catch(() => [])).filter((f) => f.endsWith(".yaml")));
 const stale: string[] = [];
 for (const [file, text] of rendered) {
   existing.delete(file);

@@ -24,6 +24,10 @@ export interface RunningController {
 
 export interface ControllerOptions {
   namespace: string;
+  /** Run as someone else than the testbed's admin (e.g. the deploy/ ServiceAccount). */
+  kubeconfig?: string;
+  /** Where the Lease lives; the test namespace by default. */
+  leaseNamespace?: string;
   identity?: string;
   prometheusUrl?: string;
   leaderElect?: boolean;
@@ -40,9 +44,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     process.execPath,
     [
       mainTs,
-      `--kubeconfig=${testbed().kubeconfig}`,
+      `--kubeconfig=${options.kubeconfig ?? testbed().kubeconfig}`,
       `--namespace=${options.namespace}`,
-      `--lease-namespace=${options.namespace}`,
+      `--lease-namespace=${options.leaseNamespace ?? options.namespace}`,
       `--identity=${identity}`,
       `--leader-elect=${options.leaderElect ?? true}`,
       `--metrics-address=127.0.0.1:${port}`,

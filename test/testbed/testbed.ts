@@ -59,7 +59,7 @@ function crdFiles(): string[] {
   const wrenCrds = join(repoDir, "crds");
   const files = [join(testbedDir, "istio-crds.yaml")];
   if (existsSync(wrenCrds)) {
-    const names = readdirSync(wrenCrds).filter((f) => f.endsWith(".yaml"));
+    const names = readdirSync(wrenCrds).filter((f) => f.endsWith(".wren.dev.yaml"));
     for (const name of names.sort()) files.push(join(wrenCrds, name));
   }
   return files;
