@@ -1,0 +1,227 @@
+// Every file in examples/ applied as written (into this file's namespace) with a
+// real controller, then released: a new image on the example's Deployment must
+// end Succeeded. Only what cannot work on the testbed as written is changed:
+// intervals are test-sized (3s steps, 10s metric windows, instead of minutes),
+// and addresses outside the testbed (the release gate, the chat webhook, the
+// MetricTemplate's Prometheus) point at a local receiver or the testbed's Prometheus.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import type { CanaryStatus } from "../../src/api/canary.ts";
+import { kinds } from "../../src/api/kinds.ts";
+import { verify } from "../../src/notify/signature.ts";
+import { canaryStatus, untilPhase } from "../support/canary.ts";
+import { useController } from "../support/controller.ts";
+import { eventually } from "../support/eventually.ts";
+import { apply } from "../support/fixtures.ts";
+import { useNamespace } from "../support/namespace.ts";
+import { testbed } from "../support/testbed.ts";
+import { WebhookReceiver } from "../support/webhook-receiver.ts";
+
+const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
+const ns = useNamespace("examples");
+useController(ns);
+let receiver: WebhookReceiver;
+
+beforeAll(async () => {
+  receiver = await new WebhookReceiver().start();
+});
+afterAll(async () => {
+  await receiver?.stop();
+});
+
+type Manifest = KubernetesObject & { spec?: Record<string, unknown>; [key: string]: unknown };
+
+interface Example {
+  file: string;
+  text: string;
+  objects: Manifest[];
+}
+
+/** An example's objects, parsed with the yaml package, as written. */
+function readExample(file: string): Example {
+  const text = readFileSync(examplesDir + file, "utf8");
+  const docs = parseAllDocuments(text);
+  const objects = docs.map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join("; ")}`);
+    return doc.toJS() as Manifest;
+  });
+  return { file, text, objects };
+}
+
+/** An example's objects, copied into this file's namespace, and a way to pick one by kind to adjust it. */
+function placed(file: string): { objects: Manifest[]; get(kind: string): Manifest } {
+  const objects = readExample(file).objects.map((obj) => {
+    const copy = structuredClone(obj);
+    copy.metadata = { ...copy.metadata, namespace: ns.name };
+    return copy;
+  });
+  return {
+    objects,
+    get(kind) {
+      const found = objects.find((o) => o.kind === kind);
+      if (!found) throw new Error(`${file} has no ${kind}`);
+      return found;
+    },
+  };
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/** Test-sized timing: 3s steps and 10s metric windows, so a release takes seconds, not minutes. */
+function testSized(canary: Manifest): void {
+  const analysis = record(canary.spec?.analysis);
+  analysis.interval = "3s";
+  for (const metric of (analysis.metrics ?? []) as Record<string, unknown>[]) metric.interval = "10s";
+}
+
+/** The webhook gates' addresses, moved to the local receiver (same path). */
+function gatesToReceiver(canary: Manifest): void {
+  const analysis = record(canary.spec?.analysis);
+  for (const hook of (analysis.webhooks ?? []) as Record<string, unknown>[]) {
+    hook.url = new URL(new URL(String(hook.url)).pathname, receiver.url).toString();
+  }
+}
+
+/** The example's Deployment with the next image tag: a new revision for the Canary to release. */
+function nextRevision(deployment: Manifest): Manifest {
+  const next = structuredClone(deployment);
+  const containers = record(record(record(next.spec?.template).spec)).containers as { image: string }[];
+  for (const c of containers) c.image = c.image.replace(/:([^:/]+)$/, ":$1-next");
+  return next;
+}
+
+/** Applies the objects in file order and waits until the Canary named `name` is initialised. */
+async function install(objects: Manifest[], name: string): Promise<void> {
+  await apply(...objects);
+  await untilPhase(ns.name, name, ["Initialized"], 60_000);
+}
+
+/** Releases a new image of the example's Deployment and waits for the end of the rollout. */
+async function release(deployment: Manifest, name: string, phases = ["Succeeded", "Failed"]) {
+  await apply(nextRevision(deployment));
+  return untilPhase(ns.name, name, phases, 150_000);
+}
+
+function verdicts(status: CanaryStatus): Record<string, string> {
+  return Object.fromEntries((status.metrics ?? []).map((m) => [m.name, m.verdict]));
+}
+
+describe("examples/", () => {
+  const files = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml"));
+  const examples = files.map(readExample);
+
+  it("are valid, namespace-less, say when to use them, and cover every kind", () => {
+    expect(files.sort()).toEqual(
+      ["alert-provider.yaml", "canary-ab-testing.yaml", "canary.yaml", "metric-template.yaml"].sort(),
+    );
+    const covered = new Set<string>();
+    for (const example of examples) {
+      expect(example.text.startsWith("# "), `${example.file} starts with a comment`).toBe(true);
+      expect(example.text.split("\napiVersion:")[0], `${example.file} says when to use it`).toMatch(
+        /Use it when/,
+      );
+      for (const obj of example.objects) {
+        expect(obj.metadata?.namespace, `${example.file}: ${obj.kind} has no namespace`).toBeUndefined();
+        const def = kinds.find((k) => k.kind === obj.kind);
+        if (!def) continue;
+        covered.add(def.kind);
+        const parsed = def.spec.safeParse(obj.spec);
+        expect(parsed.success, `${example.file}: ${obj.kind} ${parsed.error?.message ?? ""}`).toBe(true);
+      }
+      const testbedOnly = example.objects.filter((o) => o.kind === "ConfigMap");
+      expect(testbedOnly.length, `${example.file} sends meshsim traffic`).toBe(1);
+      expect(example.text).toMatch(/# Testbed only/);
+    }
+    expect([...covered].sort()).toEqual(kinds.map((k) => k.kind).sort());
+  });
+
+  it("canary.yaml: steps to maxWeight, holds at the release gate, promotes once it approves", async () => {
+    const { objects, get } = placed("canary.yaml");
+    const canary = get("Canary");
+    const name = canary.metadata?.name ?? "";
+    testSized(canary);
+    gatesToReceiver(canary);
+    await install(objects, name);
+
+    receiver.answers.set("/approve", 403);
+    const waiting = await release(get("Deployment"), name, ["WaitingPromotion", "Failed"]);
+    expect(waiting.phase).toBe("WaitingPromotion");
+    expect(waiting.canaryWeight).toBe(50);
+    const asked = receiver.callsTo("/approve");
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked[0]?.body).toMatchObject({ name, namespace: ns.name, type: "confirm-promotion" });
+
+    receiver.answers.delete("/approve");
+    const done = await untilPhase(ns.name, name, ["Succeeded", "Failed"], 60_000);
+    expect(done.phase).toBe("Succeeded");
+    expect(verdicts(done)).toEqual({
+      "request-success-rate": "Pass",
+      "request-duration": "Pass",
+      "request-throughput": "Pass",
+    });
+  });
+
+  it("canary-ab-testing.yaml: runs the iterations on matching requests, then promotes", async () => {
+    const { objects, get } = placed("canary-ab-testing.yaml");
+    const canary = get("Canary");
+    const name = canary.metadata?.name ?? "";
+    testSized(canary);
+    await install(objects, name);
+
+    const done = await release(get("Deployment"), name);
+    expect(done.phase).toBe("Succeeded");
+    expect(done.iterations).toBe(record(canary.spec?.analysis).iterations);
+    expect(done.canaryWeight).toBe(0);
+    expect(Object.values(verdicts(done))).toEqual(["Pass", "Pass"]);
+  });
+
+  it("metric-template.yaml: the template's metric is read from Prometheus and passes", async () => {
+    const { objects, get } = placed("metric-template.yaml");
+    record(get("MetricTemplate").spec?.provider).address = testbed().prometheusUrl;
+    const canary = get("Canary");
+    const name = canary.metadata?.name ?? "";
+    testSized(canary);
+    await install(objects, name);
+
+    const done = await release(get("Deployment"), name);
+    expect(done.phase).toBe("Succeeded");
+    const metric = done.metrics?.find((m) => m.name === "error-percent");
+    expect(metric?.verdict).toBe("Pass");
+    expect(metric?.value).toBeGreaterThanOrEqual(0);
+  });
+
+  it("alert-provider.yaml: the provider receives the release's messages, signed", async () => {
+    const { objects, get } = placed("alert-provider.yaml");
+    const secret = get("Secret") as Manifest & { stringData: Record<string, string> };
+    secret.stringData.address = `${receiver.url}/releases`;
+    const signingKey = secret.stringData.signingKey ?? "";
+    const canary = get("Canary");
+    const name = canary.metadata?.name ?? "";
+    testSized(canary);
+    await install(objects, name);
+
+    const done = await release(get("Deployment"), name);
+    expect(done.phase).toBe("Succeeded");
+    const messages = () => receiver.callsTo("/releases").filter((c) => c.body.name === name);
+    await eventually("the Succeeded message", () =>
+      expect(messages().map((c) => c.body.phase)).toContain("Succeeded"),
+    );
+    expect(messages().map((c) => c.body.phase)).toContain("Progressing");
+    for (const call of messages()) {
+      const check = verify({
+        signingKey,
+        body: call.raw,
+        timestamp: call.headers["x-wren-timestamp"] as string | undefined,
+        signature: call.headers["x-wren-signature"] as string | undefined,
+        nowMs: call.at,
+      });
+      expect(check.ok).toBe(true);
+    }
+    expect((await canaryStatus(ns.name, name)).phase).toBe("Succeeded");
+  });
+});
