@@ -8,8 +8,16 @@ import { LeaderElector } from "./kube/leader-election.ts";
 import { logger } from "./observability/logger.ts";
 import { registry } from "./observability/metrics.ts";
 
-const config = loadConfig(process.argv.slice(2), process.env);
-const kc = loadKubeConfig({ kubeconfig: config.kubeconfig });
+let config: ReturnType<typeof loadConfig>;
+let kc: ReturnType<typeof loadKubeConfig>;
+try {
+  config = loadConfig(process.argv.slice(2), process.env);
+  kc = loadKubeConfig({ kubeconfig: config.kubeconfig });
+} catch (error) {
+  // Bad flags or kubeconfig: one line a person can act on, not a stack trace.
+  console.error(`wren: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
 const controller = createController(kc, config, logger);
 let leader: LeaderElector | undefined;
 

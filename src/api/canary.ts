@@ -153,26 +153,40 @@ export const CanaryAnalysis = z
   });
 
 /** Desired state of a Canary. */
-export const CanarySpec = z.object({
-  targetRef: TargetReference.describe("The Deployment to release."),
-  service: CanaryService,
-  analysis: CanaryAnalysis,
-  progressDeadlineSeconds: z
-    .number()
-    .int()
-    .min(1)
-    .default(600)
-    .describe("Longest any wait (pods ready, a gate, metrics) may last before the canary fails."),
-  skipAnalysis: z.boolean().default(false).describe("Promote without analysis (emergency fixes)."),
-  suspend: z.boolean().default(false).describe("Stop reconciling; weights stay where they are."),
-  revertOnDeletion: z
-    .boolean()
-    .default(false)
-    .describe("On deletion, route all traffic back to the target and stop managing it."),
-  window: TimeWindow.optional().describe(
-    "The canary advances only inside these windows; outside, it holds its weight.",
-  ),
-});
+export const CanarySpec = z
+  .object({
+    targetRef: TargetReference.describe("The Deployment to release."),
+    service: CanaryService,
+    analysis: CanaryAnalysis,
+    progressDeadlineSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(600)
+      .describe(
+        "Longest the primary (at initialisation and promotion) or the canary's pods may take to become ready; past it the canary fails and rolls back. Gates wait without a deadline and metrics follow analysis.metricsUnavailable; both say why in the Ready condition.",
+      ),
+    skipAnalysis: z.boolean().default(false).describe("Promote without analysis (emergency fixes)."),
+    suspend: z.boolean().default(false).describe("Stop reconciling; weights stay where they are."),
+    revertOnDeletion: z
+      .boolean()
+      .default(false)
+      .describe("On deletion, route all traffic back to the target and stop managing it."),
+    window: TimeWindow.optional().describe(
+      "The canary advances only inside these windows; outside, it holds its weight.",
+    ),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.revertOnDeletion && spec.service.virtualServiceRef) {
+      // The adopted routes would be left pointing at the canary Service, which goes with the Canary.
+      ctx.addIssue({
+        code: "custom",
+        path: ["revertOnDeletion"],
+        message:
+          "revertOnDeletion cannot be combined with service.virtualServiceRef: point the adopted routes back yourself",
+      });
+    }
+  });
 
 export const CanaryPhase = z.enum([
   "Initializing",

@@ -87,3 +87,14 @@ describe("CanarySpec", () => {
     expect(issuePaths(spec)).toContain(path);
   });
 });
+
+describe("CanarySpec cross-field rules", () => {
+  it("rejects revertOnDeletion with an adopted VirtualService, naming the field", () => {
+    const spec = {
+      ...valid,
+      revertOnDeletion: true,
+      service: { port: 80, virtualServiceRef: { name: "shop", routes: ["main"] } },
+    };
+    expect(issuePaths(spec)).toContain("revertOnDeletion");
+  });
+});
