@@ -64,7 +64,11 @@ export async function startController(
     process.execPath,
     [
       ...nodeFlags,
-      join(import.meta.dirname, "../src/main.ts"),
+      // WREN_BENCH_CONTROLLER=dist measures the compiled build the image runs (npm run build first).
+      join(
+        import.meta.dirname,
+        process.env.WREN_BENCH_CONTROLLER === "dist" ? "../dist/main.js" : "../src/main.ts",
+      ),
       `--kubeconfig=${state.kubeconfig}`,
       `--namespace=${namespace}`,
       `--lease-namespace=${namespace}`,
