@@ -74,7 +74,9 @@ describe("MetricTemplate and primary comparison", () => {
     expect(status.phase).toBe("Failed");
     const check = status.metrics?.find((m) => m.name === "error-percent");
     expect(check?.verdict).toBe("Fail");
-    expect(check?.value).toBeGreaterThan(15);
+    // 25% errors, seen through ~60 requests a window: well above the 5% maximum, with sampling noise.
+    expect(check?.value).toBeGreaterThan(5);
+    expect(check?.value).toBeLessThan(50);
   });
 
   it("rolls back a revision much slower than the primary, though no fixed threshold is set", async () => {
