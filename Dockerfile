@@ -38,7 +38,7 @@ RUN apt-get update \
     --shell /usr/sbin/nologin wren
 WORKDIR /app
 ENV NODE_ENV=production \
-  NODE_OPTIONS=--max-old-space-size=128
+  NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=2"
 # Owned by root and not writable by the user the controller runs as.
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules

@@ -1,22 +1,16 @@
 // Webhook gates end to end: every gate type, called by the real controller at its
 // point of the rollout, against a local receiver.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { canaryStatus, deployCanary, revision } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
-import { WebhookReceiver } from "../support/webhook-receiver.ts";
+import { useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ns = useNamespace("canary-webhooks");
 useController(ns);
-let receiver: WebhookReceiver;
-beforeAll(async () => {
-  receiver = await new WebhookReceiver().start();
-});
-afterAll(async () => {
-  await receiver?.stop();
-});
+const receiver = useWebhookReceiver();
 
 const types = [
   "confirm-rollout",

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { CanaryStatus } from "../../src/api/canary.ts";
 import { kinds } from "../../src/api/kinds.ts";
@@ -18,19 +18,12 @@ import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbed } from "../support/testbed.ts";
-import { WebhookReceiver } from "../support/webhook-receiver.ts";
+import { useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
 const ns = useNamespace("examples");
 useController(ns);
-let receiver: WebhookReceiver;
-
-beforeAll(async () => {
-  receiver = await new WebhookReceiver().start();
-});
-afterAll(async () => {
-  await receiver?.stop();
-});
+const receiver = useWebhookReceiver();
 
 type Manifest = KubernetesObject & { spec?: Record<string, unknown>; [key: string]: unknown };
 

@@ -1,26 +1,19 @@
 // Notifications end to end: the real controller sends signed webhook messages for
 // a promoted and a rolled-back canary; a flapping receiver gets each message once;
 // a receiver that never answers does not slow a rollout.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verify } from "../../src/notify/signature.ts";
 import { canaryStatus, deployCanary, revision, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
-import { type ReceivedCall, WebhookReceiver } from "../support/webhook-receiver.ts";
+import { type ReceivedCall, useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ns = useNamespace("notify");
 useController(ns);
 const signingKey = "s3cret-signing-key";
-let receiver: WebhookReceiver;
-
-beforeAll(async () => {
-  receiver = await new WebhookReceiver().start();
-});
-afterAll(async () => {
-  await receiver?.stop();
-});
+const receiver = useWebhookReceiver();
 
 /** An AlertProvider of type webhook whose Secret points at the receiver's `path`. */
 async function provider(name: string, path: string): Promise<void> {

@@ -1,6 +1,7 @@
 // A local HTTP receiver standing in for webhook targets: records every call and
 // answers with the status the test sets for each path.
 import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll } from "vitest";
 
 export interface ReceivedCall {
   path: string;
@@ -50,7 +51,21 @@ export class WebhookReceiver {
   }
 
   async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
+    const server = this.#server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** A receiver for the calling test file: listening from beforeAll, closed in afterAll. */
+export function useWebhookReceiver(): WebhookReceiver {
+  const receiver = new WebhookReceiver();
+  beforeAll(async () => {
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await receiver.stop();
+  });
+  return receiver;
 }
