@@ -1,7 +1,7 @@
 // The Canary kind's observe and act adapters around the pure Canary strategy.
 import type { KubeConfig, KubernetesObject, V1Deployment, V1Service } from "@kubernetes/client-node";
 import { type CanarySpec, type CanaryStatus, canaryKind as canaryDefinition } from "../api/canary.ts";
-import type { MetricTemplateSpec } from "../api/metric-template.ts";
+import { MetricTemplateSpec } from "../api/metric-template.ts";
 import { isSubset, mergePatch, serverSideApply } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -89,7 +89,7 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     const primary = cache.deployments.get(ns, primaryName(spec.targetRef.name));
     const plan = planCanary(spec, status, now);
     const names = canaryServiceNames(spec);
-    const templates = (ref: TemplateRef) => cache.metricTemplates.get(ref.namespace ?? ns, ref.name)?.spec;
+    const templates = (ref: TemplateRef) => validTemplate(ref.namespace ?? ns, ref.name);
     const [checks, webhooks] = await Promise.all([
       plan.analyse
         ? runChecks({
@@ -139,6 +139,19 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
+  }
+
+  /**
+   * A MetricTemplate's spec as the schema reads it. An invalid one throws a message
+   * naming the field, which the analysis reports as the check's Unavailable reason.
+   */
+  function validTemplate(namespace: string, name: string): MetricTemplateSpec | undefined {
+    const template = cache.metricTemplates.get(namespace, name);
+    if (!template) return undefined;
+    const parsed = MetricTemplateSpec.safeParse(template.spec);
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`MetricTemplate ${namespace}/${name} is invalid: ${issues}`);
   }
 
   /** Why the adopted VirtualService cannot be managed (missing, or lacking a named route), if so. */

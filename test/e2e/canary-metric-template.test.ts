@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { canaryStatus, deployCanary, revision, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
+import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbed } from "../support/testbed.ts";
@@ -85,5 +86,36 @@ describe("MetricTemplate and primary comparison", () => {
     const check = status.metrics?.find((m) => m.name === "request-duration");
     expect(check?.verdict).toBe("Fail");
     expect(check?.value ?? 0).toBeGreaterThan((check?.primaryValue ?? 0) * 1.5);
+  });
+});
+
+describe("an invalid MetricTemplate", () => {
+  it("makes its check Unavailable with the field named, and the canary holds", async () => {
+    const n = ns.name;
+    await apply(
+      template("broken", 'sum(rate(istio_requests_total{destination_workload="{{ tagret }}"}[1m]))'),
+    );
+    await deployCanary(n, "held", {
+      interval: "3s",
+      threshold: 2,
+      maxWeight: 20,
+      stepWeight: 10,
+      metrics: [{ name: "broken", templateRef: { name: "broken" }, thresholdRange: { max: 5 } }],
+    });
+    await apply(revision(n, "held", "example.com/app:2", {}, 1));
+    const status = await eventually(
+      "two intervals without a usable template",
+      async () => {
+        const s = await canaryStatus(n, "held");
+        expect(s.unavailableChecks ?? 0).toBeGreaterThanOrEqual(2);
+        return s;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(status.phase).toBe("Progressing");
+    expect(status.canaryWeight).toBe(10);
+    const check = status.metrics?.find((m) => m.name === "broken");
+    expect(check?.verdict).toBe("Unavailable");
+    expect(check?.message).toMatch(/MetricTemplate .*\/broken is invalid: spec\.query/);
   });
 });
