@@ -70,6 +70,10 @@ function next(spec: CanarySpec | undefined, status: LooseStatus, summary: Rollou
   if (summary.generation !== undefined && (summary.observedGeneration ?? 0) < summary.generation)
     return `the controller has not yet acted on generation ${summary.generation} of this canary's spec`;
   if (spec?.suspend) return "spec.suspend is set: the controller changes nothing until it is cleared";
+  const ready = status.conditions?.find((c) => c.type === "Ready");
+  if (ready?.reason === "InvalidSpec" || ready?.reason === "VirtualServiceNotFound") {
+    return `nothing moves until this is fixed: ${ready.message}`;
+  }
   switch (summary.phase) {
     case "Initializing":
       return "creating the primary Deployment; all traffic goes to it once it is ready";

@@ -278,3 +278,18 @@ describe("history", () => {
     expect(history.since).toBe(ago(180));
   });
 });
+
+describe("what happens next, for a canary the controller cannot act on", () => {
+  it("says what to fix for an InvalidSpec instead of calling it idle", () => {
+    const message = "spec.analysis.stepWeights.2: stepWeights must be strictly increasing";
+    const status = {
+      phase: "Initialized",
+      observedGeneration: 3,
+      conditions: [
+        { type: "Ready", status: "False", reason: "InvalidSpec", message, lastTransitionTime: ago(60) },
+      ],
+    };
+    const s = summarize(canaryRollout, canary("web", { status }), now);
+    expect(s.next).toBe(`nothing moves until this is fixed: ${message}`);
+  });
+});
