@@ -87,6 +87,8 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     const ns = namespaceOf(obj);
     const target = cache.deployments.get(ns, spec.targetRef.name);
     const primary = cache.deployments.get(ns, primaryName(spec.targetRef.name));
+    // Hashing the pod template is the costliest part of observing; do it once.
+    const targetObservation = observeDeployment(target);
     const plan = planCanary(spec, status, now);
     const names = canaryServiceNames(spec);
     const templates = (ref: TemplateRef) => validTemplate(ref.namespace ?? ns, ref.name);
@@ -114,7 +116,7 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
             namespace: ns,
             kind: "Canary",
             phase: status.phase ?? "Initializing",
-            checksum: target ? observeDeployment(target).templateHash : undefined,
+            checksum: targetObservation.templateHash,
             canaryWeight: status.canaryWeight ?? 0,
           })
         : undefined,
@@ -128,7 +130,7 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     const observations: CanaryObservations = {
       now,
       generation: obj.metadata?.generation ?? 0,
-      target: observeDeployment(target),
+      target: targetObservation,
       primary: observeDeployment(primary, true),
       checks,
       webhooks,

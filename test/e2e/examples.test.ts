@@ -11,14 +11,13 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { CanaryStatus } from "../../src/api/canary.ts";
 import { kinds } from "../../src/api/kinds.ts";
-import { verify } from "../../src/notify/signature.ts";
 import { canaryStatus, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbed } from "../support/testbed.ts";
-import { useWebhookReceiver } from "../support/webhook-receiver.ts";
+import { signedWith, useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
 const ns = useNamespace("examples");
@@ -89,9 +88,23 @@ function nextRevision(deployment: Manifest): Manifest {
 }
 
 /** Applies the objects in file order and waits until the Canary named `name` is initialised. */
-async function install(objects: Manifest[], name: string): Promise<void> {
+/**
+ * Applies an example into the test namespace with test-sized intervals (after
+ * `adjust` has pointed its outside addresses at the testbed) and waits until its
+ * Canary is initialised.
+ */
+async function installExample(
+  file: string,
+  adjust: (get: (kind: string) => Manifest) => void = () => undefined,
+): Promise<{ get(kind: string): Manifest; canary: Manifest; name: string }> {
+  const { objects, get } = placed(file);
+  const canary = get("Canary");
+  const name = canary.metadata?.name ?? "";
+  testSized(canary);
+  adjust(get);
   await apply(...objects);
   await untilPhase(ns.name, name, ["Initialized"], 60_000);
+  return { get, canary, name };
 }
 
 /** Releases a new image of the example's Deployment and waits for the end of the rollout. */
@@ -134,12 +147,7 @@ describe("examples/", () => {
   });
 
   it("canary.yaml: steps to maxWeight, holds at the release gate, promotes once it approves", async () => {
-    const { objects, get } = placed("canary.yaml");
-    const canary = get("Canary");
-    const name = canary.metadata?.name ?? "";
-    testSized(canary);
-    gatesToReceiver(canary);
-    await install(objects, name);
+    const { get, name } = await installExample("canary.yaml", (get) => gatesToReceiver(get("Canary")));
 
     receiver.answers.set("/approve", 403);
     const waiting = await release(get("Deployment"), name, ["WaitingPromotion", "Failed"]);
@@ -160,11 +168,7 @@ describe("examples/", () => {
   });
 
   it("canary-ab-testing.yaml: runs the iterations on matching requests, then promotes", async () => {
-    const { objects, get } = placed("canary-ab-testing.yaml");
-    const canary = get("Canary");
-    const name = canary.metadata?.name ?? "";
-    testSized(canary);
-    await install(objects, name);
+    const { get, canary, name } = await installExample("canary-ab-testing.yaml");
 
     const done = await release(get("Deployment"), name);
     expect(done.phase).toBe("Succeeded");
@@ -174,12 +178,9 @@ describe("examples/", () => {
   });
 
   it("metric-template.yaml: the template's metric is read from Prometheus and passes", async () => {
-    const { objects, get } = placed("metric-template.yaml");
-    record(get("MetricTemplate").spec?.provider).address = testbed().prometheusUrl;
-    const canary = get("Canary");
-    const name = canary.metadata?.name ?? "";
-    testSized(canary);
-    await install(objects, name);
+    const { get, name } = await installExample("metric-template.yaml", (get) => {
+      record(get("MetricTemplate").spec?.provider).address = testbed().prometheusUrl;
+    });
 
     const done = await release(get("Deployment"), name);
     expect(done.phase).toBe("Succeeded");
@@ -189,14 +190,12 @@ describe("examples/", () => {
   });
 
   it("alert-provider.yaml: the provider receives the release's messages, signed", async () => {
-    const { objects, get } = placed("alert-provider.yaml");
-    const secret = get("Secret") as Manifest & { stringData: Record<string, string> };
-    secret.stringData.address = `${receiver.url}/releases`;
-    const signingKey = secret.stringData.signingKey ?? "";
-    const canary = get("Canary");
-    const name = canary.metadata?.name ?? "";
-    testSized(canary);
-    await install(objects, name);
+    let signingKey = "";
+    const { get, name } = await installExample("alert-provider.yaml", (get) => {
+      const secret = get("Secret") as Manifest & { stringData: Record<string, string> };
+      secret.stringData.address = `${receiver.url}/releases`;
+      signingKey = secret.stringData.signingKey ?? "";
+    });
 
     const done = await release(get("Deployment"), name);
     expect(done.phase).toBe("Succeeded");
@@ -206,14 +205,7 @@ describe("examples/", () => {
     );
     expect(messages().map((c) => c.body.phase)).toContain("Progressing");
     for (const call of messages()) {
-      const check = verify({
-        signingKey,
-        body: call.raw,
-        timestamp: call.headers["x-wren-timestamp"] as string | undefined,
-        signature: call.headers["x-wren-signature"] as string | undefined,
-        nowMs: call.at,
-      });
-      expect(check.ok).toBe(true);
+      expect(signedWith(call, signingKey)).toBe(true);
     }
     expect((await canaryStatus(ns.name, name)).phase).toBe("Succeeded");
   });

@@ -2,13 +2,12 @@
 // a promoted and a rolled-back canary; a flapping receiver gets each message once;
 // a receiver that never answers does not slow a rollout.
 import { describe, expect, it } from "vitest";
-import { verify } from "../../src/notify/signature.ts";
 import { canaryStatus, deployCanary, revision, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
-import { type ReceivedCall, useWebhookReceiver } from "../support/webhook-receiver.ts";
+import { type ReceivedCall, signedWith, useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const ns = useNamespace("notify");
 useController(ns);
@@ -75,14 +74,7 @@ describe("webhook notifications", () => {
     expect(rolledBack?.body.severity).toBe("error");
     expect(String(rolledBack?.body.message)).toMatch(/request-success-rate/);
     for (const call of receiver.callsTo("/story")) {
-      const result = verify({
-        signingKey,
-        body: call.raw,
-        timestamp: call.headers["x-wren-timestamp"] as string | undefined,
-        signature: call.headers["x-wren-signature"] as string | undefined,
-        nowMs: call.at,
-      });
-      expect(result.ok).toBe(true);
+      expect(signedWith(call, signingKey)).toBe(true);
     }
   });
 

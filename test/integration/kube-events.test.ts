@@ -3,6 +3,7 @@ import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { EventRecorder } from "../../src/kube/events.ts";
+import { minimalCanary } from "../support/canary.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
@@ -18,16 +19,7 @@ describe("EventRecorder", () => {
         version: "v1alpha1",
         namespace: ns.name,
         plural: "canaries",
-        body: {
-          apiVersion: "wren.dev/v1alpha1",
-          kind: "Canary",
-          metadata: { name: "podinfo" },
-          spec: {
-            targetRef: { name: "x" },
-            service: { port: 80 },
-            analysis: { interval: "10s", maxWeight: 50, stepWeight: 10 },
-          },
-        },
+        body: minimalCanary(ns.name, "podinfo"),
       })) as { metadata: { uid: string } };
     const involved = {
       apiVersion: "wren.dev/v1alpha1",

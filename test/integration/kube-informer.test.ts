@@ -15,6 +15,7 @@ import {
   type WatchFunction,
 } from "../../src/kube/informer.ts";
 import { writeStatus } from "../../src/kube/status.ts";
+import { minimalCanary } from "../support/canary.ts";
 import { eventually } from "../support/eventually.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
@@ -227,16 +228,7 @@ describe("Informer against the API server", () => {
       const created = (await api.createNamespacedCustomObject({
         ...resource,
         namespace: ns.name,
-        body: {
-          apiVersion: "wren.dev/v1alpha1",
-          kind: "Canary",
-          metadata: { name: "podinfo" },
-          spec: {
-            targetRef: { name: "x" },
-            service: { port: 80 },
-            analysis: { interval: "10s", maxWeight: 50, stepWeight: 10 },
-          },
-        },
+        body: minimalCanary(ns.name, "podinfo"),
       })) as KubernetesObject;
       await eventually("the add", () => expect(seen).toEqual(["add podinfo"]));
       const written = await writeStatus(api, {

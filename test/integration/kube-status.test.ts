@@ -2,6 +2,7 @@
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { statusClient, writeStatus } from "../../src/kube/status.ts";
+import { minimalCanary } from "../support/canary.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbedKubeConfig } from "../support/testbed.ts";
 
@@ -23,16 +24,7 @@ describe("writeStatus", () => {
     return (await api().createNamespacedCustomObject({
       ...canaries,
       namespace: ns.name,
-      body: {
-        apiVersion: "wren.dev/v1alpha1",
-        kind: "Canary",
-        metadata: { name },
-        spec: {
-          targetRef: { name: "x" },
-          service: { port: 80 },
-          analysis: { interval: "10s", maxWeight: 50, stepWeight: 10 },
-        },
-      },
+      body: minimalCanary(ns.name, name),
     })) as CanaryObject;
   }
 

@@ -25,6 +25,16 @@ export function canary(
   } as KubernetesObject;
 }
 
+/** The smallest valid Canary, for tests of the controller core that never reconcile it. */
+export function minimalCanary(namespace: string, name: string): KubernetesObject {
+  return canary(
+    namespace,
+    name,
+    { interval: "10s", maxWeight: 50, stepWeight: 10 },
+    { targetRef: { name: "x" } },
+  );
+}
+
 export async function readCanary(
   namespace: string,
   name: string,

@@ -2,6 +2,7 @@
 // answers with the status the test sets for each path.
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll } from "vitest";
+import { verify } from "../../src/notify/signature.ts";
 
 export interface ReceivedCall {
   path: string;
@@ -56,6 +57,17 @@ export class WebhookReceiver {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** Whether a received call carries a valid Wren signature for `signingKey`, checked as a receiver would. */
+export function signedWith(call: ReceivedCall, signingKey: string): boolean {
+  return verify({
+    signingKey,
+    body: call.raw,
+    timestamp: call.headers["x-wren-timestamp"] as string | undefined,
+    signature: call.headers["x-wren-signature"] as string | undefined,
+    nowMs: call.at,
+  }).ok;
 }
 
 /** A receiver for the calling test file: listening from beforeAll, closed in afterAll. */
