@@ -8,16 +8,16 @@ import type { Config } from "./config.ts";
 import { prometheusProvider } from "./engine/analysis/prometheus.ts";
 import { type ClusterCache, canaryKind } from "./engine/canary-kind.ts";
 import { Reconciler } from "./engine/reconciler.ts";
+import { RolloutLoop } from "./engine/rollout-loop.ts";
 import { canaryServiceNames } from "./engine/routing/canary-routes.ts";
 import type { DestinationRule, VirtualService } from "./engine/routing/istio.ts";
 import { templateProviders } from "./engine/template-providers.ts";
 import { primaryName } from "./engine/workload/deployments.ts";
 import { EventRecorder } from "./kube/events.ts";
-import { type Informer, objectKey } from "./kube/informer.ts";
+import type { Informer } from "./kube/informer.ts";
 import { KubeRequestError, kubeRequest } from "./kube/request.ts";
 import { resourceInformer } from "./kube/resource-informer.ts";
 import { statusClient } from "./kube/status.ts";
-import { WorkQueue } from "./kube/workqueue.ts";
 import { kubernetesLookup } from "./notify/lookup.ts";
 import { type DefaultProvider, Notifier } from "./notify/notifier.ts";
 import { reconcilerNotify } from "./notify/rollout.ts";
@@ -72,7 +72,6 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
     { group, version, plural: "alertproviders" },
     scope,
   );
-  const informers: Informer<KubernetesObject>[] = [canaries, alertProviders, ...Object.values(cache)];
   const notifier = new Notifier({
     // Secrets are read one by one when a message is sent: no list/watch on every Secret.
     lookup: kubernetesLookup({
@@ -93,62 +92,53 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
     defaultProvider: parseDefaultProvider(config.defaultAlertProvider),
     logger: logger.child({ subsystem: "notify" }),
   });
-  const queue = new WorkQueue({ logger: logger.child({ subsystem: "workqueue" }) });
-  const reconciler = new Reconciler(
-    canaryKind({
-      kc,
-      cache,
-      defaultProvider: prometheusProvider({ address: config.prometheusUrl, logger }),
-      templateProvider: templateProviders(kc, logger),
-      logger,
-    }),
-    {
-      informer: canaries,
-      queue,
-      events: new EventRecorder({ client: kc, instance: config.identity, logger }),
-      statusClient: statusClient(kc),
-      logger,
-      notify: reconcilerNotify(notifier, { cluster: config.clusterName }),
-    },
-  );
+  const shared = {
+    events: new EventRecorder({ client: kc, instance: config.identity, logger }),
+    statusClient: statusClient(kc),
+    logger,
+    notify: reconcilerNotify(notifier, { cluster: config.clusterName }),
+  };
+  const defaultProvider = prometheusProvider({ address: config.prometheusUrl, logger });
+  const templateProvider = templateProviders(kc, logger);
 
+  // One loop per rollout kind; each lists which other objects wake its rollouts.
+  const canaryLoop = new RolloutLoop(canaryDefinition.kind, canaries, logger);
+  canaryLoop.use(
+    new Reconciler(
+      canaryKind({ kc, cache, defaultProvider, templateProvider, logger }),
+      canaryLoop.deps(shared),
+    ),
+  );
   // Any change to an object a canary reads or owns re-queues that canary.
-  const requeueCanariesFor = (obj: KubernetesObject) => {
-    const ns = obj.metadata?.namespace;
-    const name = obj.metadata?.name ?? "";
-    for (const c of canaries.list()) {
-      if (c.metadata?.namespace !== ns || !c.spec?.targetRef) continue;
+  const canariesFor = (obj: KubernetesObject) =>
+    canaries.list().filter((c) => {
+      if (c.metadata?.namespace !== obj.metadata?.namespace || !c.spec?.targetRef) return false;
       const target = c.spec.targetRef.name;
       const apex = c.spec.service ? canaryServiceNames(c.spec).apex : target;
       const adopted = c.spec.service?.virtualServiceRef?.name;
-      if ([target, primaryName(target), apex, adopted].includes(name)) queue.add(objectKey(c));
-    }
-  };
-  const enqueue = (c: KubernetesObject) => queue.add(objectKey(c));
-  for (const informer of [cache.deployments, cache.virtualServices] as Informer<KubernetesObject>[]) {
-    informer.on("add", requeueCanariesFor);
-    informer.on("update", requeueCanariesFor);
-    informer.on("delete", requeueCanariesFor);
-  }
-  canaries.on("add", enqueue);
-  canaries.on("update", enqueue);
+      return [target, primaryName(target), apex, adopted].includes(obj.metadata?.name ?? "");
+    });
+  canaryLoop.wakeOn(cache.deployments, canariesFor).wakeOn(cache.virtualServices, canariesFor);
 
-  let started = false;
+  const loops: RolloutLoop[] = [canaryLoop];
+  const informers: Informer<KubernetesObject>[] = [
+    ...loops.map((l) => l.informer),
+    alertProviders,
+    ...Object.values(cache),
+  ];
+
   return {
     async start() {
       for (const informer of informers) informer.start();
       await Promise.all(informers.map((i) => i.synced()));
     },
     startWorkers() {
-      if (started) return;
-      started = true;
-      for (const c of canaries.list()) queue.add(objectKey(c));
-      queue.run(config.workers, (key) => reconciler.reconcile(key));
+      for (const loop of loops) loop.startWorkers(config.workers);
     },
     synced: () => informers.every((i) => i.hasSynced),
     healthy: () => informers.every((i) => i.healthy()),
     async stop() {
-      await queue.shutdown();
+      await Promise.all(loops.map((l) => l.stop()));
       await notifier.shutdown(5000);
       await Promise.all(informers.map((i) => i.stop()));
     },

@@ -6,7 +6,7 @@ import { isSubset, mergePatch, serverSideApply } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type CanaryObservations, decideCanary, planCanary } from "../strategies/canary.ts";
-import type { Action, Routing } from "../strategies/decision.ts";
+import type { CanaryAction, Routing } from "../strategies/decision.ts";
 import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
 import { readManualAction } from "./manual-actions.ts";
@@ -53,7 +53,9 @@ function namespaceOf(obj: KubernetesObject): string {
 }
 
 /** The Canary kind: strategy plus adapters. */
-export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, CanaryStatus, CanaryObservations> {
+export function canaryKind(
+  deps: CanaryKindDeps,
+): RolloutKind<CanarySpec, CanaryStatus, CanaryObservations, CanaryAction> {
   const { cache, kc } = deps;
   const writes = new WriteTracker();
 
@@ -225,7 +227,7 @@ export function canaryKind(deps: CanaryKindDeps): RolloutKind<CanarySpec, Canary
     });
   }
 
-  async function act(obj: CanaryObject, spec: CanarySpec, actions: Action[]): Promise<void> {
+  async function act(obj: CanaryObject, spec: CanarySpec, actions: CanaryAction[]): Promise<void> {
     const ns = namespaceOf(obj);
     for (const action of actions) {
       if (action.type === "SetFinalizer") {

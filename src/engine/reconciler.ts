@@ -21,7 +21,7 @@ import {
   rolloutPhase,
   rolloutWeight,
 } from "../observability/metrics.ts";
-import type { Action, Decision } from "../strategies/decision.ts";
+import type { Decision, EngineAction } from "../strategies/decision.ts";
 
 /** A rollout object as the informer caches it. */
 export interface RolloutObject<Status> extends KubernetesObject {
@@ -46,14 +46,19 @@ export interface ReconciledStatus {
 }
 
 /** What a kind plugs into the reconciler: its strategy and its observe/act adapters. */
-export interface RolloutKind<Spec, Status extends ReconciledStatus, Observations> {
+export interface RolloutKind<
+  Spec,
+  Status extends ReconciledStatus,
+  Observations,
+  KindAction extends { type: string } = { type: string },
+> {
   definition: KindDefinition;
   /** Gathers the facts the strategy needs (I/O). */
   observe(obj: RolloutObject<Status>, spec: Spec, status: Status, now: Date): Promise<Observations>;
   /** The pure strategy. */
-  decide(spec: Spec, status: Status, observations: Observations): Decision<Status>;
-  /** Carries out the cluster-changing actions (I/O), idempotently. */
-  act(obj: RolloutObject<Status>, spec: Spec, actions: Action[]): Promise<void>;
+  decide(spec: Spec, status: Status, observations: Observations): Decision<Status, KindAction>;
+  /** Carries out the cluster-changing actions (I/O), idempotently, in order. */
+  act(obj: RolloutObject<Status>, spec: Spec, actions: KindAction[]): Promise<void>;
 }
 
 export interface ReconcilerDeps {
@@ -82,12 +87,23 @@ export function involvedObject(obj: KubernetesObject): InvolvedObject {
   };
 }
 
-export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
-  readonly #kind: RolloutKind<Spec, Status, Observations>;
+const engineActions = new Set(["Event", "Notify", "RequeueAfter"]);
+
+function isEngineAction(action: { type: string }): action is EngineAction {
+  return engineActions.has(action.type);
+}
+
+export class Reconciler<
+  Spec,
+  Status extends ReconciledStatus,
+  Observations,
+  KindAction extends { type: string } = { type: string },
+> {
+  readonly #kind: RolloutKind<Spec, Status, Observations, KindAction>;
   readonly #deps: ReconcilerDeps;
   readonly #now: () => Date;
 
-  constructor(kind: RolloutKind<Spec, Status, Observations>, deps: ReconcilerDeps) {
+  constructor(kind: RolloutKind<Spec, Status, Observations, KindAction>, deps: ReconcilerDeps) {
     this.#kind = kind;
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
@@ -155,13 +171,12 @@ export class Reconciler<Spec, Status extends ReconciledStatus, Observations> {
     }
     this.#record(obj, status, next);
     // The reconciler carries out Events, notifications and requeues; the kind does the rest.
-    const own = new Set(["Event", "Notify", "RequeueAfter"]);
     await kind.act(
       obj,
       spec,
-      decision.actions.filter((a) => !own.has(a.type)),
+      decision.actions.filter((a): a is KindAction => !isEngineAction(a)),
     );
-    for (const action of decision.actions) {
+    for (const action of decision.actions.filter(isEngineAction)) {
       if (action.type === "Event") {
         await this.#deps.events.record(involvedObject(obj), action.eventType, action.reason, action.message);
       } else if (action.type === "Notify") {

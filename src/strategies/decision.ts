@@ -58,7 +58,15 @@ export interface Routing {
   mirrorWeight: number;
 }
 
-export type Action =
+/** Actions the reconciler itself carries out, whatever the kind. */
+export type EngineAction =
+  | { type: "Event"; eventType: "Normal" | "Warning"; reason: string; message: string }
+  | { type: "Notify"; severity: Severity; message: string }
+  /** Reconcile again after this many milliseconds (timers are level-triggered, never trusted alone). */
+  | { type: "RequeueAfter"; ms: number };
+
+/** The Canary kind's cluster-changing actions, carried out by its adapters. */
+export type CanaryAction =
   /** Create or update the primary Deployment from the target's current pod template. */
   | { type: "PromoteSpec"; replicas: number }
   /** Converge Services, DestinationRules and the VirtualService to this routing (write only on change). */
@@ -70,16 +78,15 @@ export type Action =
   /** Point the apex Service at the target's pods and stop owning it, so it outlives the rollout. */
   | { type: "ReleaseApexService" }
   /** Call the informational webhooks of a type (post-rollout, event), without waiting on them. */
-  | { type: "CallWebhooks"; webhookType: WebhookType; message: string }
-  | { type: "Event"; eventType: "Normal" | "Warning"; reason: string; message: string }
-  | { type: "Notify"; severity: Severity; message: string }
-  /** Reconcile again after this many milliseconds (timers are level-triggered, never trusted alone). */
-  | { type: "RequeueAfter"; ms: number };
+  | { type: "CallWebhooks"; webhookType: WebhookType; message: string };
+
+/** Everything a Canary decision may ask for. */
+export type Action = CanaryAction | EngineAction;
 
 /** What a strategy returns: the next status and the actions that get the cluster there. */
-export interface Decision<Status> {
+export interface Decision<Status, KindAction extends { type: string } = CanaryAction> {
   status: Status;
-  actions: Action[];
+  actions: (KindAction | EngineAction)[];
   /** One line saying why, for the decision log. */
   reason: string;
 }
