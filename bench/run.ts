@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-const all = ["meshsim", "canary-rollback", "canary-scale"];
+const all = ["meshsim", "canary-rollback", "canary-scale", "controlplane-upgrade"];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 for (const name of chosen) {
   if (!all.includes(name)) {
