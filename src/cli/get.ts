@@ -1,6 +1,6 @@
 // `kubectl wren get [NAME|KIND/NAME]`: a table of rollouts of every kind.
 import type { Cluster } from "./cluster.ts";
-import { ResourceNotServedError } from "./errors.ts";
+import { ForbiddenError, ResourceNotServedError } from "./errors.ts";
 import type { CliDeps, OutputFormat } from "./io.ts";
 import { list, printData } from "./output.ts";
 import { parseRef, resolveRollout } from "./resolve.ts";
@@ -17,11 +17,16 @@ export interface GetOptions {
   output?: OutputFormat;
 }
 
-/** Every rollout of every kind the cluster serves, in a namespace or all of them. */
+/**
+ * Every rollout of every kind the cluster serves, in a namespace or all of them.
+ * A kind the user may not list is skipped with a warning: RBAC on one kind only
+ * must not hide the others.
+ */
 export async function listRollouts(
   cluster: Cluster,
   namespace: string | undefined,
   kinds: readonly RolloutKind[] = rolloutKinds,
+  warn: (message: string) => void = () => {},
 ): Promise<FoundRollout[]> {
   const settled = await Promise.allSettled(
     kinds.map(async (kind) =>
@@ -32,10 +37,12 @@ export async function listRollouts(
     ),
   );
   const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
-  const real = failures.find((f) => !(f instanceof ResourceNotServedError));
+  const skippable = (f: unknown) => f instanceof ResourceNotServedError || f instanceof ForbiddenError;
+  const real = failures.find((f) => !skippable(f));
   if (real !== undefined) throw real;
-  // No rollout CRD at all is worth saying; a kind not installed yet is not.
+  // No rollout kind readable at all is worth saying; a kind not installed yet is not.
   if (failures.length === kinds.length && failures[0] !== undefined) throw failures[0];
+  for (const f of failures) if (f instanceof ForbiddenError) warn(`${f.message}; listing the other kinds`);
   return settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
 }
 
@@ -43,7 +50,9 @@ export async function listRollouts(
 export async function runGet(deps: CliDeps, cluster: Cluster, options: GetOptions): Promise<number> {
   const found =
     options.ref === undefined
-      ? await listRollouts(cluster, options.namespace)
+      ? await listRollouts(cluster, options.namespace, rolloutKinds, (m) =>
+          deps.stderr.write(`warning: ${m}\n`),
+        )
       : [await resolveRollout(cluster, parseRef(options.ref), options.namespace)];
   if (options.output === "json" || options.output === "yaml") {
     const objects = found.map((f) => f.object);

@@ -1,7 +1,7 @@
 // Which rollout a command means: NAME (looked up across every rollout kind) or
 // KIND/NAME, in one namespace or, with -A, in all of them.
 import type { Cluster } from "./cluster.ts";
-import { CliError, NotFoundError, ResourceNotServedError } from "./errors.ts";
+import { CliError, ForbiddenError, NotFoundError, ResourceNotServedError } from "./errors.ts";
 import type { FoundRollout, RolloutObject } from "./rollout.ts";
 import { findRolloutKind, type RolloutKind, rolloutKinds } from "./rollout-kinds.ts";
 
@@ -60,13 +60,20 @@ export async function resolveRollout(
     );
   }
   const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
-  const real = failures.find((f) => !(f instanceof ResourceNotServedError));
+  const real = failures.find((f) => !(f instanceof ResourceNotServedError || f instanceof ForbiddenError));
   if (real !== undefined) throw real;
   if (failures.length === candidates.length && failures[0] !== undefined) throw failures[0];
   if (candidates.length === 1 && candidates[0] !== undefined) {
     throw new NotFoundError(`${candidates[0].singular} "${ref.name}" not found ${where(namespace)}`);
   }
+  // Kinds the user may not read could hold it: say so rather than claim it does not exist.
+  const unreadable = candidates.filter(
+    (_, i) => settled[i]?.status === "rejected" && settled[i].reason instanceof ForbiddenError,
+  );
+  const looked = candidates.filter((k) => !unreadable.includes(k));
+  const blind =
+    unreadable.length === 0 ? "" : `; RBAC forbids reading ${unreadable.map((k) => k.plural).join(", ")}`;
   throw new NotFoundError(
-    `no rollout named "${ref.name}" ${where(namespace)} (looked for ${candidates.map((k) => k.plural).join(", ")})`,
+    `no rollout named "${ref.name}" ${where(namespace)} (looked for ${looked.map((k) => k.plural).join(", ")}${blind})`,
   );
 }

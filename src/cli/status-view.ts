@@ -67,7 +67,9 @@ function overview(s: RolloutSummary, now: Date): string[] {
   if (s.next !== undefined) lines.push(field("Next", s.next));
   const target = targetLine(s);
   if (target !== undefined) lines.push(field("Target", target));
-  if (s.weights !== undefined) {
+  if (s.traffic !== undefined) {
+    lines.push(field("Traffic", s.traffic));
+  } else if (s.weights !== undefined) {
     const mode = s.weight === "A/B" || s.weight.startsWith("mirror") ? ` (${s.weight})` : "";
     lines.push(field("Traffic", `primary ${s.weights.primary}%, canary ${s.weights.canary}%${mode}`));
   } else if (s.weight !== "-") {
@@ -79,6 +81,7 @@ function overview(s: RolloutSummary, now: Date): string[] {
   }
   const checks = checksLine(s);
   if (checks !== undefined) lines.push(field("Checks", checks));
+  for (const d of s.details ?? []) lines.push(field(d.label, d.value));
   if (s.lastStepTime !== undefined) {
     const interval = s.interval === undefined ? "" : `, interval ${s.interval}`;
     lines.push(field("Last step", `${age(s.lastStepTime, now)} ago${interval}`));
@@ -103,6 +106,13 @@ function analysis(s: RolloutSummary, now: Date): string[] {
     m.verdict === undefined ? "not measured yet" : (m.message ?? ""),
   ]);
   return [header, renderTable(headers, rows, { indent: "  " })];
+}
+
+function kindSections(s: RolloutSummary): string[][] {
+  return (s.sections ?? []).map((section) => [
+    section.title,
+    renderTable(section.headers, section.rows, { indent: "  " }),
+  ]);
 }
 
 function conditions(s: RolloutSummary, now: Date): string[] {
@@ -163,6 +173,7 @@ export function renderStatus(report: StatusReport, options: StatusRenderOptions)
   const s = report.summary;
   const sections: string[][] = [
     overview(s, now),
+    ...kindSections(s),
     analysis(s, now),
     conditions(s, now),
     actions(s, now),

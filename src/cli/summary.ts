@@ -56,6 +56,19 @@ export interface RolloutSummary {
   pendingAction?: RequestedAction;
   /** One line: what happens next, and how a person can step in. */
   next?: string;
+  /** The Traffic line in words, for kinds whose split is not primary/canary ("blue 90%, green 10%"). */
+  traffic?: string;
+  /** Further overview lines a kind adds ("Colours", "Revisions"). */
+  details?: { label: string; value: string }[];
+  /** Tables a kind adds below the overview: a Migration's phases, an upgrade's waves. */
+  sections?: SummarySection[];
+}
+
+/** A titled table in the status view. */
+export interface SummarySection {
+  title: string;
+  headers: string[];
+  rows: string[][];
 }
 
 /** Whether a rollout has ended: what `kubectl wren watch` waits for. */

@@ -1,12 +1,20 @@
 // The view of each rollout kind, and a generic one for kinds the CLI has no
 // special knowledge of: it reads the status fields every rollout shares.
 import { baseSummary, phaseOutcome } from "./base-view.ts";
+import { blueGreenView } from "./bluegreen-view.ts";
 import { canaryView } from "./canary-view.ts";
+import { controlPlaneUpgradeView } from "./controlplane-view.ts";
+import { migrationView } from "./migration-view.ts";
 import { type RolloutObject, readStatus } from "./rollout.ts";
 import type { RolloutKind } from "./rollout-kinds.ts";
 import type { RolloutSummary, RolloutView } from "./summary.ts";
 
-const specific: Record<string, RolloutView> = { Canary: canaryView };
+const specific: Record<string, RolloutView> = {
+  Canary: canaryView,
+  BlueGreen: blueGreenView,
+  Migration: migrationView,
+  ControlPlaneUpgrade: controlPlaneUpgradeView,
+};
 
 const genericView: RolloutView = {
   summarize: (object) => baseSummary(object.kind ?? "", object),

@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { CliError, ForbiddenError, ResourceNotServedError } from "../../src/cli/errors.ts";
 import { runCli } from "../../src/cli/program.ts";
 import type { RolloutObject } from "../../src/cli/rollout.ts";
+import { rolloutKinds } from "../../src/cli/rollout-kinds.ts";
 import { actionAnnotation } from "../../src/engine/manual-actions.ts";
 import {
   ago,
@@ -69,7 +70,7 @@ describe("get", () => {
 
   it("says which CRD is missing when no rollout kind is installed", async () => {
     const c = new FakeCluster();
-    c.notServed.add("Canary");
+    for (const k of rolloutKinds) c.notServed.add(k.kind);
     const r = await run(c, ["get"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: ${new ResourceNotServedError("canaries.wren.dev").message}\n`);
@@ -78,7 +79,10 @@ describe("get", () => {
   it("reports a rollout that does not exist the way a person reads it", async () => {
     const r = await run(cluster(), ["get", "nope"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: canary "nope" not found in namespace "shop"\n');
+    const plurals = rolloutKinds.map((k) => k.plural).join(", ");
+    expect(r.stderr).toBe(`error: no rollout named "nope" in namespace "shop" (looked for ${plurals})\n`);
+    const typed = await run(cluster(), ["get", "canary/nope"]);
+    expect(typed.stderr).toBe('error: canary "nope" not found in namespace "shop"\n');
   });
 
   it("rejects -n together with -A", async () => {

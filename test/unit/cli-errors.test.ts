@@ -15,6 +15,7 @@ import {
   ResourceNotServedError,
 } from "../../src/cli/errors.ts";
 import { runCli } from "../../src/cli/program.ts";
+import { rolloutKinds } from "../../src/cli/rollout-kinds.ts";
 import { runCliProcess } from "../../src/cli/subprocess.ts";
 import { canary, captureDeps, FakeCluster } from "./cli-fixtures.ts";
 
@@ -193,8 +194,19 @@ describe("through HTTP", { timeout: 30_000 }, () => {
 
   it("uses the context's namespace and reads rollouts", async () => {
     const r = await run(["get"]);
-    expect(r.stderr).toBe("");
+    // The reader may list canaries only: the other kinds are skipped, each said once.
+    const others = rolloutKinds.filter((k) => k.kind !== "Canary");
+    expect(r.stderr).toBe(
+      others
+        .map(
+          (k) =>
+            `warning: you may not list ${k.resource} in namespace "shop" (RBAC forbids it); listing the other kinds\n`,
+        )
+        .join(""),
+    );
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^KIND +NAME +PHASE/);
+    expect(r.stdout).toContain("web");
     expect((await run(["status", "web"])).code).toBe(0);
     expect(eventSelectors).toContain(
       "involvedObject.kind=Canary,involvedObject.name=web,involvedObject.uid=uid-web",
@@ -202,7 +214,11 @@ describe("through HTTP", { timeout: 30_000 }, () => {
   });
 
   it("reports a missing canary, a missing CRD and an unknown context", async () => {
+    const unreadable = rolloutKinds.filter((k) => k.kind !== "Canary").map((k) => k.plural);
     expect((await run(["status", "nope"])).stderr).toBe(
+      `error: no rollout named "nope" in namespace "shop" (looked for canaries; RBAC forbids reading ${unreadable.join(", ")})\n`,
+    );
+    expect((await run(["status", "canary/nope"])).stderr).toBe(
       'error: canary "nope" not found in namespace "shop"\n',
     );
     expect((await run(["get", "--context", "other"])).stderr).toMatch(
