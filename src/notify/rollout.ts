@@ -76,7 +76,10 @@ export function rolloutNotification(
     name,
     ...(revision !== undefined ? { revision } : {}),
     ...(phase !== undefined ? { phase } : {}),
-    ...(canaryWeight !== undefined ? { weights: { primary: 100 - canaryWeight, canary: canaryWeight } } : {}),
+    // A split of traffic; a ControlPlaneUpgrade's percent counts namespaces, not requests.
+    ...(canaryWeight !== undefined && kind !== "ControlPlaneUpgrade"
+      ? { weights: { primary: 100 - canaryWeight, canary: canaryWeight } }
+      : {}),
     reason: event.reason ?? readyReason(status.conditions) ?? phase ?? "Notice",
     message: event.message,
     ...(next !== undefined ? { next } : {}),
@@ -98,6 +101,58 @@ export function rolloutAlerts(obj: RolloutLike): AlertRoute[] {
   });
 }
 
+/** What follows each phase of each kind, in words and commands a person can act on. */
+function nextSteps(cli: string): Record<string, Record<string, string>> {
+  const paused = `Nothing moves until kubectl wren resume ${cli}.`;
+  return {
+    Canary: {
+      Initializing: "Wren creates the primary Deployment and routes all traffic to it.",
+      Initialized: "Nothing until the Deployment changes; a change starts a canary analysis.",
+      Waiting: "Waiting for the canary's pods or a gate; the wait fails after progressDeadlineSeconds.",
+      Progressing:
+        "Analysis continues: the canary's weight rises each interval while checks pass; it rolls back when failed checks reach the threshold.",
+      WaitingPromotion: `Waiting for a person: kubectl wren promote ${cli} (or kubectl wren abort ${cli}).`,
+      Promoting: "The primary is being updated to the new revision; then traffic returns to it.",
+      Finalising: "Traffic returns to the updated primary and the canary scales to zero.",
+      Succeeded:
+        "Nothing: the primary runs the new revision. The next change to the Deployment starts a new analysis.",
+      Failed: `All traffic is on the primary (the previous revision). Change the Deployment to try again, or kubectl wren retry ${cli}.`,
+      Paused: paused,
+    },
+    BlueGreen: {
+      Initializing: "Wren creates the first colour and routes all traffic to it once it is ready.",
+      Initialized: "Nothing until the Deployment changes; a change starts the other colour.",
+      Waiting:
+        "Waiting for the candidate colour's pods or a gate; the wait fails after progressDeadlineSeconds.",
+      Progressing: `Checks run on the candidate, which only preview requests reach. kubectl wren abort ${cli} drops it.`,
+      WaitingPromotion: `Waiting at the switch for a person: kubectl wren promote ${cli} (or kubectl wren abort ${cli}).`,
+      Switching: `Traffic moves to the candidate step by step; kubectl wren abort ${cli} sends it all back at once.`,
+      Verifying: `All traffic is on the new colour; post-switch checks can still roll back (so can kubectl wren abort ${cli}).`,
+      Succeeded: "The new colour serves everything; the old one scales to zero after scaleDownDelay.",
+      Failed: `All traffic is on the previous colour. Change the Deployment to try again, or kubectl wren retry ${cli}.`,
+      Paused: paused,
+    },
+    Migration: {
+      Progressing: `The current phase's share of its matched requests rises each step while validation passes; kubectl wren abort ${cli} sends them back to the monolith.`,
+      Succeeded: "Every phase is migrated; the monolith serves only requests no phase matches.",
+      Failed: `The failed phase's requests (or all, with rollback: all) are back on the monolith. kubectl wren retry ${cli} runs it again.`,
+      Paused: paused,
+    },
+    ControlPlaneUpgrade: {
+      WaitingForControlPlane: "Waiting for the new istiod to be ready; nothing is relabelled until it is.",
+      WaitingPromotion: `The next wave waits at its manual gate: kubectl wren promote ${cli} (or kubectl wren abort ${cli}).`,
+      Progressing: `Namespaces move wave by wave; a failed wave moves every moved namespace back (so does kubectl wren abort ${cli}).`,
+      RollingBack:
+        "Moved namespaces are being relabelled back and their workloads restarted on the old revision.",
+      Finalising: "Every wave is done; the revision tag moves to the new revision.",
+      Succeeded:
+        "Every selected namespace runs on the new revision; the old control plane is still installed.",
+      Failed: `Moved namespaces are back on the old revision. kubectl wren retry ${cli} starts again.`,
+      Paused: paused,
+    },
+  };
+}
+
 /** What follows `phase`, in words and commands a person can act on. */
 export function nextStep(
   kind: string,
@@ -105,23 +160,8 @@ export function nextStep(
   namespace: string,
   name: string,
 ): string | undefined {
-  if (kind !== "Canary" || phase === undefined) return undefined;
-  const cli = `${name} -n ${namespace}`;
-  const canary: Record<string, string> = {
-    Initializing: "Wren creates the primary Deployment and routes all traffic to it.",
-    Initialized: "Nothing until the Deployment changes; a change starts a canary analysis.",
-    Waiting: "Waiting for the canary's pods or a gate; the wait fails after progressDeadlineSeconds.",
-    Progressing:
-      "Analysis continues: the canary's weight rises each interval while checks pass; it rolls back when failed checks reach the threshold.",
-    WaitingPromotion: `Waiting for a person: kubectl wren promote ${cli} (or kubectl wren abort ${cli}).`,
-    Promoting: "The primary is being updated to the new revision; then traffic returns to it.",
-    Finalising: "Traffic returns to the updated primary and the canary scales to zero.",
-    Succeeded:
-      "Nothing: the primary runs the new revision. The next change to the Deployment starts a new analysis.",
-    Failed: `All traffic is on the primary (the previous revision). Change the Deployment to try again, or kubectl wren retry ${cli}.`,
-    Paused: `Nothing moves until kubectl wren resume ${cli}.`,
-  };
-  return canary[phase];
+  if (phase === undefined) return undefined;
+  return nextSteps(`${name} -n ${namespace}`)[kind]?.[phase];
 }
 
 /** The reconciler's notify hook: builds the Notification and routes it by the object's alerts[]. */

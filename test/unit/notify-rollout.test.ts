@@ -1,5 +1,7 @@
 // From a rollout object and a Notify action to a Notification, and the reconciler hook.
 import { describe, expect, it } from "vitest";
+import type { z } from "zod";
+import { kinds } from "../../src/api/kinds.ts";
 import type { Notification } from "../../src/notify/message.ts";
 import type { AlertRoute } from "../../src/notify/notifier.ts";
 import { nextStep, reconcilerNotify, rolloutAlerts, rolloutNotification } from "../../src/notify/rollout.ts";
@@ -121,7 +123,35 @@ describe("nextStep", () => {
     );
     expect(nextStep("Canary", "Paused", "shop", "podinfo")).toContain("kubectl wren resume podinfo -n shop");
     expect(nextStep("Canary", "Succeeded", "shop", "podinfo")).toContain("primary runs the new revision");
-    expect(nextStep("BlueGreen", "Succeeded", "shop", "podinfo")).toBeUndefined();
+    expect(nextStep("Canary", "NoSuchPhase", "shop", "podinfo")).toBeUndefined();
+    expect(nextStep("Unknown", "Succeeded", "shop", "podinfo")).toBeUndefined();
+  });
+
+  it("describes every phase of every rollout kind", () => {
+    const phasesOf = (kind: string): string[] => {
+      const definition = kinds.find((k) => k.kind === kind);
+      const phase = (definition?.status as z.ZodObject).shape.phase as z.ZodOptional<z.ZodEnum>;
+      return phase.unwrap().options.map(String);
+    };
+    for (const kind of ["Canary", "BlueGreen", "Migration", "ControlPlaneUpgrade"]) {
+      for (const phase of phasesOf(kind)) {
+        expect(nextStep(kind, phase, "shop", "podinfo"), `${kind} ${phase}`).toMatch(/\w/);
+      }
+    }
+    expect(nextStep("BlueGreen", "Switching", "shop", "web")).toContain("kubectl wren abort web -n shop");
+  });
+});
+
+describe("weights", () => {
+  it("are a traffic split, so an upgrade's share of namespaces is not reported as one", () => {
+    const at = (kind: string) =>
+      rolloutNotification(
+        { kind, metadata: { name: "x", namespace: "y" }, status: { phase: "Progressing", canaryWeight: 40 } },
+        { severity: "info", message: "m" },
+        { cluster: "c", now, id: "n" },
+      ).weights;
+    expect(at("BlueGreen")).toEqual({ primary: 60, canary: 40 });
+    expect(at("ControlPlaneUpgrade")).toBeUndefined();
   });
 });
 
