@@ -1,14 +1,15 @@
 // The Canary kind's observe and act adapters around the pure Canary strategy.
 import type { KubeConfig, KubernetesObject, V1Deployment, V1Service } from "@kubernetes/client-node";
 import { type CanarySpec, type CanaryStatus, canaryKind as canaryDefinition } from "../api/canary.ts";
-import { MetricTemplateSpec } from "../api/metric-template.ts";
-import { isSubset, mergePatch, serverSideApply } from "../kube/apply.ts";
+import type { MetricTemplateSpec } from "../api/metric-template.ts";
+import { isSubset, mergePatch } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type CanaryObservations, decideCanary, planCanary } from "../strategies/canary.ts";
 import type { CanaryAction, Routing } from "../strategies/decision.ts";
 import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
+import { templateLookup } from "./analysis/template-lookup.ts";
 import { readManualAction } from "./manual-actions.ts";
 import type { RolloutKind, RolloutObject } from "./reconciler.ts";
 import {
@@ -19,10 +20,10 @@ import {
   canaryVirtualService,
 } from "./routing/canary-routes.ts";
 import type { DestinationRule, VirtualService } from "./routing/istio.ts";
+import { trackedWrites } from "./tracked-writes.ts";
 import { callWebhooks } from "./webhooks.ts";
 import { windowOpen } from "./window.ts";
 import { observeDeployment, primaryDeployment, primaryName } from "./workload/deployments.ts";
-import { WriteTracker } from "./write-tracker.ts";
 
 /** The informer caches the Canary adapters read instead of the API server. */
 export interface ClusterCache {
@@ -57,33 +58,8 @@ export function canaryKind(
   deps: CanaryKindDeps,
 ): RolloutKind<CanarySpec, CanaryStatus, CanaryObservations, CanaryAction> {
   const { cache, kc } = deps;
-  const writes = new WriteTracker();
-
-  /**
-   * Applies an object Wren owns only when the live copy differs from it and the
-   * same write is not already on its way to the cache. `exactSpec` (Istio objects,
-   * which the API server does not default) also catches fields Wren no longer
-   * sets, such as a mirror that has ended.
-   */
-  async function applyIfChanged<T extends KubernetesObject & { spec?: unknown }>(
-    desired: T,
-    live: (KubernetesObject & { spec?: unknown }) | undefined,
-    exactSpec = false,
-  ): Promise<void> {
-    if (live && isSubset(desired, live) && (!exactSpec || isSubset(live.spec, desired.spec))) return;
-    const key = WriteTracker.key(desired);
-    if (writes.pending(key, desired, live)) return;
-    await serverSideApply(kc, desired);
-    writes.wrote(key, desired, live);
-  }
-
-  /** A merge patch of the user's object, sent once until the cache shows a newer version. */
-  async function patchOnce(target: KubernetesObject, patch: Record<string, unknown>): Promise<void> {
-    const key = WriteTracker.key(target);
-    if (writes.pending(key, patch, target)) return;
-    await mergePatch(kc, target, patch);
-    writes.wrote(key, patch, target);
-  }
+  const { applyIfChanged, patchOnce } = trackedWrites(kc);
+  const validTemplate = templateLookup(cache.metricTemplates);
 
   async function observe(obj: CanaryObject, spec: CanarySpec, status: CanaryStatus, now: Date) {
     const ns = namespaceOf(obj);
@@ -143,19 +119,6 @@ export function canaryKind(
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
-  }
-
-  /**
-   * A MetricTemplate's spec as the schema reads it. An invalid one throws a message
-   * naming the field, which the analysis reports as the check's Unavailable reason.
-   */
-  function validTemplate(namespace: string, name: string): MetricTemplateSpec | undefined {
-    const template = cache.metricTemplates.get(namespace, name);
-    if (!template) return undefined;
-    const parsed = MetricTemplateSpec.safeParse(template.spec);
-    if (parsed.success) return parsed.data;
-    const issues = parsed.error.issues.map((i) => `spec.${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`MetricTemplate ${namespace}/${name} is invalid: ${issues}`);
   }
 
   /** Why the adopted VirtualService cannot be managed (missing, or lacking a named route), if so. */

@@ -91,7 +91,8 @@ export function routingFor(spec: CanarySpec, status: Status): Routing {
 function canaryReplicas(status: Status, obs: CanaryObservations): number | undefined {
   const phase = status.phase === "Paused" ? status.resumePhase : status.phase;
   // Never scale the target down before the primary serves: it may be the only version running.
-  if (phase === undefined || phase === "Initializing") return undefined;
+  if (phase === undefined || phase === "Initializing" || status.lastPromotedSpec === undefined)
+    return undefined;
   const up = progressing.has(phase) || phase === "Promoting";
   return up ? Math.max(obs.primary.replicas, 1) : 0;
 }
@@ -154,7 +155,10 @@ function decision(
   if (status.phase !== previous.phase) status.lastTransitionTime = obs.now.toISOString();
   status = setCondition(status, r.ready ?? false, r, obs.now, obs.generation);
   const actions: Action[] = [...extra];
-  if (obs.primary.exists || actions.some((a) => a.type === "PromoteSpec")) {
+  // Traffic moves to the primary only once it has served (or is ready to): a primary
+  // that never became ready must not take the target's traffic, even after a failure.
+  const served = status.lastPromotedSpec !== undefined || obs.primary.ready;
+  if (served && (obs.primary.exists || actions.some((a) => a.type === "PromoteSpec"))) {
     actions.push({ type: "SetRouting", routing: routingFor(spec, status) });
   }
   if (obs.target.exists && obs.primary.exists) {

@@ -170,6 +170,12 @@ describe("Canary initialisation", () => {
     expect(result.status.phase).toBe("Failed");
     expect(result.status.conditions?.[0]?.reason).toBe("ProgressDeadlineExceeded");
     expect(w.now - t0).toBeGreaterThan(60_000);
+    // The target keeps serving: no traffic was ever sent to the unready primary, and
+    // the failed canary neither routes to it nor scales the target down afterwards.
+    expect(w.routing).toBeUndefined();
+    expect(w.targetReplicas).toBe(2);
+    const after = decideCanary(s, result.status, observe(w));
+    expect(after.actions.filter((a) => a.type === "SetRouting" || a.type === "ScaleTarget")).toEqual([]);
   });
 
   it("reports a missing target without acting", () => {
