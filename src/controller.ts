@@ -6,7 +6,10 @@ import { group, version } from "./api/common.ts";
 import type { MetricTemplateSpec } from "./api/metric-template.ts";
 import type { Config } from "./config.ts";
 import { prometheusProvider } from "./engine/analysis/prometheus.ts";
+import { blueGreenLoop } from "./engine/bluegreen-loop.ts";
 import { type ClusterCache, canaryKind } from "./engine/canary-kind.ts";
+import { controlPlaneUpgradeLoop } from "./engine/controlplane-kind.ts";
+import { migrationLoop } from "./engine/migration-loop.ts";
 import { Reconciler } from "./engine/reconciler.ts";
 import { RolloutLoop } from "./engine/rollout-loop.ts";
 import { canaryServiceNames } from "./engine/routing/canary-routes.ts";
@@ -120,11 +123,35 @@ export function createController(kc: KubeConfig, config: Config, logger: Logger)
     });
   canaryLoop.wakeOn(cache.deployments, canariesFor).wakeOn(cache.virtualServices, canariesFor);
 
-  const loops: RolloutLoop[] = [canaryLoop];
+  const migration = migrationLoop({
+    kc,
+    scope,
+    virtualServices: cache.virtualServices,
+    provider: defaultProvider,
+    shared,
+    logger,
+  });
+
+  const blueGreen = blueGreenLoop({ kc, scope, cache, defaultProvider, templateProvider, shared, logger });
+
+  const controlPlane = controlPlaneUpgradeLoop({
+    kc,
+    namespace: config.namespace,
+    resyncMs: resync,
+    metricTemplates: cache.metricTemplates,
+    defaultProvider,
+    templateProvider,
+    shared,
+    logger,
+  });
+
+  const loops: RolloutLoop[] = [canaryLoop, migration.loop, blueGreen, controlPlane.loop];
   const informers: Informer<KubernetesObject>[] = [
     ...loops.map((l) => l.informer),
     alertProviders,
     ...Object.values(cache),
+    ...migration.informers,
+    ...controlPlane.informers,
   ];
 
   return {

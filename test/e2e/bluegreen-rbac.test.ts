@@ -10,10 +10,10 @@ import {
   untilBlueGreenPhase,
 } from "../support/bluegreen.ts";
 import { type RunningController, startController } from "../support/controller.ts";
-import { deployAccountKubeConfig } from "../support/deploy-account.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply, deployment } from "../support/fixtures.ts";
 import { useNamespace } from "../support/namespace.ts";
+import { deployAccountKubeConfig } from "../support/service-account.ts";
 
 const ns = useNamespace("bluegreen-rbac");
 let controller: RunningController | undefined;

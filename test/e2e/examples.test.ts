@@ -11,10 +11,12 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { CanaryStatus } from "../../src/api/canary.ts";
 import { kinds } from "../../src/api/kinds.ts";
+import { untilBlueGreenPhase } from "../support/bluegreen.ts";
 import { canaryStatus, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
+import { phaseState, untilMigration } from "../support/migration.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { testbed } from "../support/testbed.ts";
 import { signedWith, useWebhookReceiver } from "../support/webhook-receiver.ts";
@@ -123,7 +125,14 @@ describe("examples/", () => {
 
   it("are valid, namespace-less, say when to use them, and cover every kind", () => {
     expect(files.sort()).toEqual(
-      ["alert-provider.yaml", "canary-ab-testing.yaml", "canary.yaml", "metric-template.yaml"].sort(),
+      [
+        "alert-provider.yaml",
+        "bluegreen.yaml",
+        "canary-ab-testing.yaml",
+        "canary.yaml",
+        "metric-template.yaml",
+        "migration.yaml",
+      ].sort(),
     );
     const covered = new Set<string>();
     for (const example of examples) {
@@ -187,6 +196,45 @@ describe("examples/", () => {
     const metric = done.metrics?.find((m) => m.name === "error-percent");
     expect(metric?.verdict).toBe("Pass");
     expect(metric?.value).toBeGreaterThanOrEqual(0);
+  });
+
+  it("bluegreen.yaml: previews the new colour, switches 10% then 100%, checks it after the switch", async () => {
+    const { objects, get } = placed("bluegreen.yaml");
+    const blueGreen = get("BlueGreen");
+    const name = blueGreen.metadata?.name ?? "";
+    testSized(blueGreen);
+    record(blueGreen.spec?.switch).stepInterval = "3s";
+    await apply(...objects);
+    await untilBlueGreenPhase(ns.name, name, ["Initialized"], 60_000);
+
+    await apply(nextRevision(get("Deployment")));
+    const done = await untilBlueGreenPhase(ns.name, name, ["Succeeded", "Failed"], 150_000);
+    expect(done.phase).toBe("Succeeded");
+    expect(done).toMatchObject({ activeColour: "green", switchStep: 2 });
+    expect(done.iterations).toBe(record(blueGreen.spec?.analysis).iterations);
+    expect(done.postSwitchIterations).toBe(record(blueGreen.spec?.analysis).postSwitchIterations);
+    expect(done.metrics?.map((m) => m.verdict)).toEqual(["Pass", "Pass", "Pass"]);
+  });
+
+  it("migration.yaml: moves both phases' routes to the new services", async () => {
+    const { objects, get } = placed("migration.yaml");
+    const migration = get("Migration");
+    // Test-sized timing: 2s steps, a check every 3s over the last 30s (at the 5% step,
+    // enough requests for minRequests).
+    for (const phase of (migration.spec?.phases ?? []) as Record<string, unknown>[]) {
+      phase.stepInterval = "2s";
+      Object.assign(record(phase.validation), { interval: "3s", range: "30s" });
+    }
+    await apply(...objects);
+    const done = await untilMigration(
+      ns.name,
+      migration.metadata?.name ?? "",
+      ["Succeeded", "Failed"],
+      150_000,
+    );
+    expect(done.phase).toBe("Succeeded");
+    expect(phaseState(done)).toEqual({ orders: "Succeeded", accounts: "Succeeded" });
+    expect(done.phases?.map((p) => p.lastValidation?.verdict)).toEqual(["Pass", "Pass"]);
   });
 
   it("alert-provider.yaml: the provider receives the release's messages, signed", async () => {

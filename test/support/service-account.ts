@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, type KubernetesObject } from "@kubernetes/client-node";
 import { parse, parseAllDocuments } from "yaml";
+import { apply } from "./fixtures.ts";
 import { testbedKubeConfig } from "./testbed.ts";
 
 const deployDir = fileURLToPath(new URL("../../deploy/", import.meta.url));
@@ -48,4 +49,10 @@ export async function serviceAccountKubeConfig(): Promise<string> {
   const file = join(mkdtempSync(join(tmpdir(), "wren-sa-")), "kubeconfig");
   writeFileSync(file, JSON.stringify(config));
   return file;
+}
+
+/** Applies deploy/ (server-side) and returns a kubeconfig that authenticates as wren-system/wren. */
+export async function deployAccountKubeConfig(): Promise<string> {
+  await apply(...deployObjects());
+  return serviceAccountKubeConfig();
 }
