@@ -130,7 +130,8 @@ describe("nextStep", () => {
   it("describes every phase of every rollout kind", () => {
     const phasesOf = (kind: string): string[] => {
       const definition = kinds.find((k) => k.kind === kind);
-      const phase = (definition?.status as z.ZodObject).shape.phase as z.ZodOptional<z.ZodEnum>;
+      if (definition === undefined) throw new Error(`no kind ${kind}`);
+      const phase = (definition.status as z.ZodObject).shape.phase as z.ZodOptional<z.ZodEnum>;
       return phase.unwrap().options.map(String);
     };
     for (const kind of ["Canary", "BlueGreen", "Migration", "ControlPlaneUpgrade"]) {
