@@ -45,13 +45,17 @@ export interface Observation {
 const maxPoints = 200;
 
 /** The canary weight an Event's message tells of, if any. */
-export function weightFromEvent(event: RolloutEvent): number | undefined {
+export function weightFromEvent(event: RolloutEvent, kind = "Canary"): number | undefined {
   const m = event.message;
   const step = /canary weight \d+% -> (\d+)%/.exec(m);
   if (step) return Number(step[1]);
   const promotion = /primary weight \d+% -> (\d+)%/.exec(m);
   if (promotion) return 100 - Number(promotion[1]);
   if (/starting analysis of revision/.test(m)) return 0;
+  // A Migration or upgrade ends with everything moved; a Canary or BlueGreen with the new
+  // version as the stable one, so nothing is on a canary any more.
+  const movesEverything = kind === "Migration" || kind === "ControlPlaneUpgrade";
+  if (movesEverything && event.reason === "Succeeded") return 100;
   if (["RolledBack", "Succeeded", "Finalising", "Initialized"].includes(event.reason)) return 0;
   const primary = /promotion at (\d+)% primary/.exec(m);
   if (primary) return 100 - Number(primary[1]);
@@ -85,6 +89,7 @@ export function buildHistory(
   events: RolloutEvent[],
   observations: Observation[],
   eventsRead = true,
+  kind = "Canary",
 ): History {
   const weight: Point[] = [];
   const fromEvents = new Map<string, Point[]>();
@@ -92,7 +97,7 @@ export function buildHistory(
   // only to the second, and an aggregated Event (count > 1) tells only its first and last time.
   const since = observations[0] === undefined ? Number.POSITIVE_INFINITY : Date.parse(observations[0].at);
   for (const event of events.filter((e) => Date.parse(e.first) < since)) {
-    const w = weightFromEvent(event);
+    const w = weightFromEvent(event, kind);
     if (w !== undefined) {
       weight.push({ time: event.first, value: w });
       // An Event seen again (count > 1) happened again at its last time too.

@@ -63,7 +63,9 @@ function summarize(object: RolloutObject): RolloutSummary {
   if (currentName !== undefined && summary.canaryWeight !== undefined) {
     summary.weight = `${currentName} ${summary.canaryWeight}%`;
   }
-  if (index >= 0) summary.step = { index: index + 1, total: specPhaseCount(object) ?? phases.length };
+  const total = specPhaseCount(object) ?? phases.length;
+  if (index >= 0) summary.step = { index: index + 1, total };
+  else if (summary.phase === "Succeeded") summary.step = { index: total, total };
   summary.plan = phases.map((p) => text(p.name)).join(" → ") || undefined;
   if (phases.length > 0) {
     summary.sections = [

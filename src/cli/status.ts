@@ -74,7 +74,7 @@ export async function loadReport(
   return {
     summary,
     events,
-    history: buildHistory(events, seen, note === undefined),
+    history: buildHistory(events, seen, note === undefined, found.kind.kind),
     ...(note === undefined ? {} : { notes: [note] }),
   };
 }

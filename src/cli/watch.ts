@@ -148,7 +148,7 @@ export async function runWatch(
     const report: StatusReport = {
       summary,
       events,
-      history: buildHistory(events, observations, eventsNote === undefined),
+      history: buildHistory(events, observations, eventsNote === undefined, summary.kind),
       outcome,
       ...(notes.length === 0 ? {} : { notes }),
     };

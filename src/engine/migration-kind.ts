@@ -5,7 +5,6 @@ import {
   type MigrationStatus,
   migrationKind as migrationDefinition,
 } from "../api/migration.ts";
-import { isSubset, serverSideApply } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
@@ -20,7 +19,7 @@ import { validateServices } from "./migration-validation.ts";
 import type { RolloutKind, RolloutObject } from "./reconciler.ts";
 import type { VirtualService } from "./routing/istio.ts";
 import { migrationVirtualService, migrationVirtualServiceName } from "./routing/migration-routes.ts";
-import { WriteTracker } from "./write-tracker.ts";
+import { trackedWrites } from "./tracked-writes.ts";
 
 export interface MigrationKindDeps {
   kc: KubeConfig;
@@ -51,17 +50,7 @@ function controlledBy(obj: KubernetesObject, owner: KubernetesObject): boolean {
 export function migrationKind(
   deps: MigrationKindDeps,
 ): RolloutKind<MigrationSpec, MigrationStatus, MigrationObservations, MigrationAction> {
-  const writes = new WriteTracker();
-
-  /** Server-side applies the VirtualService when the live one differs, once per change. */
-  async function applyIfChanged(desired: VirtualService, live: VirtualService | undefined): Promise<void> {
-    // Both ways: also catches routes Wren no longer writes (Istio objects are not defaulted).
-    if (live && isSubset(desired, live) && isSubset(live.spec, desired.spec)) return;
-    const key = WriteTracker.key(desired);
-    if (writes.pending(key, desired, live)) return;
-    await serverSideApply(deps.kc, desired);
-    writes.wrote(key, desired, live);
-  }
+  const { applyIfChanged } = trackedWrites(deps.kc);
 
   /** A Service the spec names at `field`: missing, or without the port named at `portField`. */
   function serviceProblem(ns: string, name: string, field: string, port?: number, portField?: string) {
@@ -162,7 +151,7 @@ export function migrationKind(
     for (const action of actions) {
       if (action.type === "SetRouting") {
         const vs = migrationVirtualService(spec, ns, obj, action.routing);
-        await applyIfChanged(vs, deps.virtualServices.get(ns, vs.metadata?.name ?? ""));
+        await applyIfChanged(vs, deps.virtualServices.get(ns, vs.metadata?.name ?? ""), true);
       }
     }
   }

@@ -31,6 +31,7 @@ export async function startPrivatePrometheus(): Promise<PrivatePrometheus> {
   return {
     url,
     async stop() {
+      if (pid === 0) return;
       await stopProcessGroup(pid);
       pid = 0;
     },

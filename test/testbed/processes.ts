@@ -49,6 +49,8 @@ export function isAlive(pid: number): boolean {
 
 /** SIGTERM to the process group, then SIGKILL if it has not gone within the grace period. */
 export async function stopProcessGroup(pid: number, graceMs = 5000): Promise<void> {
+  // kill(-0) would signal our own process group: the whole test run.
+  if (!Number.isInteger(pid) || pid <= 0) return;
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);

@@ -1,6 +1,7 @@
 // The views of BlueGreen, Migration and ControlPlaneUpgrade: what `kubectl wren
 // status|get|watch` say about each, read from objects shaped as the controller writes them.
 import { describe, expect, it } from "vitest";
+import { weightFromEvent } from "../../src/cli/history.ts";
 import type { RolloutObject } from "../../src/cli/rollout.ts";
 import { findRolloutKind } from "../../src/cli/rollout-kinds.ts";
 import { renderStatus } from "../../src/cli/status-view.ts";
@@ -95,6 +96,24 @@ describe("the Migration view", () => {
     expect(text).toMatch(/orders +Succeeded +100% +0\.4% +120ms +12\.5\/s +Pass/);
     expect(text).toMatch(/users +Progressing +25% +- +- +- +- +step 3 of 5/);
     expect(text).toContain("moving phase users; kubectl wren promote");
+  });
+
+  it("counts every phase done once it succeeded, and charts success as 100%", () => {
+    const done = {
+      ...migration,
+      status: { observedGeneration: 1, phase: "Succeeded", canaryWeight: 100, phases: [] },
+    };
+    expect(summarize(findRolloutKind("migration"), done, now).step).toEqual({ index: 2, total: 2 });
+    const succeeded = {
+      type: "Normal",
+      reason: "Succeeded",
+      message: "every phase migrated",
+      count: 1,
+      first: ago(5),
+      last: ago(5),
+    };
+    expect(weightFromEvent(succeeded, "Migration")).toBe(100);
+    expect(weightFromEvent(succeeded, "Canary")).toBe(0);
   });
 
   it("says what to fix when the spec is invalid", () => {
