@@ -2,7 +2,13 @@
 // services, one phase (a set of routes) at a time, in steps gated by validation.
 import { z } from "zod";
 import { ConsumedAction, MetricResult } from "./canary.ts";
-import { CommonStatusFields, Duration, HTTPMatchRequest, MetricsUnavailablePolicy } from "./common.ts";
+import {
+  AlertReference,
+  CommonStatusFields,
+  Duration,
+  HTTPMatchRequest,
+  MetricsUnavailablePolicy,
+} from "./common.ts";
 import type { KindDefinition } from "./kind.ts";
 import { describeMatch, matchesOverlap } from "./migration-overlap.ts";
 
@@ -237,6 +243,10 @@ export const MigrationSpec = z
       .describe(
         "Longest the active phase may go without a passing validation (failed checks below the threshold, metrics unavailable and held); past it the phase rolls back. A paused phase waits for a person without a deadline.",
       ),
+    alerts: z
+      .array(AlertReference)
+      .default([])
+      .describe("Where phase changes, rollbacks and manual actions are announced."),
   })
   .superRefine((spec, ctx) => {
     const names = new Map<string, number>();

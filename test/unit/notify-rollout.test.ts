@@ -1,7 +1,11 @@
 // From a rollout object and a Notify action to a Notification, and the reconciler hook.
+
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { kinds } from "../../src/api/kinds.ts";
+import { MigrationSpec } from "../../src/api/migration.ts";
 import type { Notification } from "../../src/notify/message.ts";
 import type { AlertRoute } from "../../src/notify/notifier.ts";
 import { nextStep, reconcilerNotify, rolloutAlerts, rolloutNotification } from "../../src/notify/rollout.ts";
@@ -157,6 +161,21 @@ describe("weights", () => {
 });
 
 describe("rolloutAlerts", () => {
+  it("reads every rollout kind's alerts: spec.analysis.alerts, or a Migration's spec.alerts", () => {
+    const example = parseAllDocuments(
+      readFileSync(new URL("../../examples/migration.yaml", import.meta.url), "utf8"),
+    )
+      .map((d) => d.toJS() as { kind?: string; spec?: Record<string, unknown> })
+      .find((o) => o.kind === "Migration");
+    const parsed = MigrationSpec.parse({
+      ...example?.spec,
+      alerts: [{ name: "team", providerRef: { name: "slack" } }],
+    });
+    expect(rolloutAlerts({ kind: "Migration", spec: parsed })).toEqual([
+      { name: "team", severity: "info", providerRef: { name: "slack" } },
+    ]);
+  });
+
   it("reads spec.analysis.alerts with their defaults and skips invalid entries", () => {
     expect(rolloutAlerts(canary)).toEqual([
       { name: "team", severity: "info", providerRef: { name: "slack" } },
