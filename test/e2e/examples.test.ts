@@ -4,9 +4,11 @@
 // intervals are test-sized (3s steps, 10s metric windows, instead of minutes),
 // and addresses outside the testbed (the release gate, the chat webhook, the
 // MetricTemplate's Prometheus) point at a local receiver or the testbed's Prometheus.
+// The ControlPlaneUpgrade acts on namespaces and istiods that exist already: the
+// test creates them, with this file's own revision names, tag and namespace label.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, type KubernetesObject } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { CanaryStatus } from "../../src/api/canary.ts";
@@ -16,15 +18,24 @@ import { canaryStatus, untilPhase } from "../support/canary.ts";
 import { useController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
+import {
+  namespaceLabels,
+  requestUpgradeAction,
+  testLabel,
+  untilPodsOn,
+  untilUpgradePhase,
+  useIstioRevisions,
+} from "../support/istio-revisions.ts";
 import { phaseState, untilMigration } from "../support/migration.ts";
 import { useNamespace } from "../support/namespace.ts";
-import { testbed } from "../support/testbed.ts";
+import { testbed, testbedKubeConfig } from "../support/testbed.ts";
 import { signedWith, useWebhookReceiver } from "../support/webhook-receiver.ts";
 
 const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
 const ns = useNamespace("examples");
 useController(ns);
 const receiver = useWebhookReceiver();
+const mesh = useIstioRevisions();
 
 type Manifest = KubernetesObject & { spec?: Record<string, unknown>; [key: string]: unknown };
 
@@ -130,6 +141,7 @@ describe("examples/", () => {
         "bluegreen.yaml",
         "canary-ab-testing.yaml",
         "canary.yaml",
+        "controlplaneupgrade.yaml",
         "metric-template.yaml",
         "migration.yaml",
       ].sort(),
@@ -148,9 +160,12 @@ describe("examples/", () => {
         const parsed = def.spec.safeParse(obj.spec);
         expect(parsed.success, `${example.file}: ${obj.kind} ${parsed.error?.message ?? ""}`).toBe(true);
       }
-      const testbedOnly = example.objects.filter((o) => o.kind === "ConfigMap");
-      expect(testbedOnly.length, `${example.file} sends meshsim traffic`).toBe(1);
-      expect(example.text).toMatch(/# Testbed only/);
+      // Examples that run workloads bring meshsim traffic; an upgrade acts on existing namespaces.
+      if (example.objects.some((o) => o.kind === "Deployment")) {
+        const testbedOnly = example.objects.filter((o) => o.kind === "ConfigMap");
+        expect(testbedOnly.length, `${example.file} sends meshsim traffic`).toBe(1);
+        expect(example.text).toMatch(/# Testbed only/);
+      }
     }
     expect([...covered].sort()).toEqual(kinds.map((k) => k.kind).sort());
   });
@@ -235,6 +250,52 @@ describe("examples/", () => {
     expect(done.phase).toBe("Succeeded");
     expect(phaseState(done)).toEqual({ orders: "Succeeded", accounts: "Succeeded" });
     expect(done.phases?.map((p) => p.lastValidation?.verdict)).toEqual(["Pass", "Pass"]);
+  });
+
+  it("controlplaneupgrade.yaml: moves the selected namespaces in waves, holds at the 50% gate until promote, then the gateway and the tag", async () => {
+    const upgrade = placed("controlplaneupgrade.yaml").get("ControlPlaneUpgrade");
+    const name = upgrade.metadata?.name ?? "";
+    const spec = record(upgrade.spec);
+    // This file's own revisions, tag and namespaces, so parallel test files never collide.
+    const from = `${spec.from}-${mesh.id}`;
+    const to = `${spec.to}-${mesh.id}`;
+    const tag = `${spec.revisionTag}-${mesh.id}`;
+    Object.assign(spec, {
+      from,
+      to,
+      revisionTag: tag,
+      namespaceSelector: { matchLabels: { [testLabel]: mesh.id } },
+      gateways: { selector: { matchLabels: { istio: `gw-${mesh.id}` } } },
+    });
+    testSized(upgrade);
+    await mesh.istiod(from);
+    await mesh.istiod(to);
+    await mesh.tag(tag, from);
+    const names = [0, 1, 2, 3].map((i) => `ex-${mesh.id}-${i}`);
+    for (const [i, n] of names.entries()) {
+      const gateway = i === 0 ? "ingress" : undefined;
+      await mesh.namespace(n, { "istio.io/rev": from }, gateway ? ["web", gateway] : ["web"], { gateway });
+    }
+    await untilPodsOn(names, from);
+    await apply(upgrade);
+
+    const gate = await untilUpgradePhase(ns.name, name, ["WaitingPromotion", "Failed"]);
+    expect(gate.phase).toBe("WaitingPromotion");
+    // 10% and 25% of four namespaces is one: one namespace moved before the 50% gate.
+    expect((gate.waves ?? []).flatMap((w) => w.namespaces)).toHaveLength(1);
+    await requestUpgradeAction(ns.name, name, "promote");
+
+    const done = await untilUpgradePhase(ns.name, name, ["Succeeded", "Failed"], 240_000);
+    expect(done.phase).toBe("Succeeded");
+    for (const n of names) expect((await namespaceLabels(n))["istio.io/rev"]).toBe(to);
+    await untilPodsOn(names, to);
+    const webhooks = await testbedKubeConfig()
+      .makeApiClient(AdmissionregistrationV1Api)
+      .readMutatingWebhookConfiguration({ name: `istio-revision-tag-${tag}` });
+    expect(webhooks.webhooks?.map((w) => w.clientConfig.service?.name)).toEqual([
+      `istiod-${to}`,
+      `istiod-${to}`,
+    ]);
   });
 
   it("alert-provider.yaml: the provider receives the release's messages, signed", async () => {
