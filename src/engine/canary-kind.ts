@@ -5,7 +5,7 @@ import type { MetricTemplateSpec } from "../api/metric-template.ts";
 import { isSubset, mergePatch } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
-import { type CanaryObservations, decideCanary, planCanary } from "../strategies/canary.ts";
+import { type CanaryObservations, decideCanary, planCanary, routingFor } from "../strategies/canary.ts";
 import type { CanaryAction, Routing } from "../strategies/decision.ts";
 import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
@@ -116,6 +116,7 @@ export function canaryKind(
       windowOpen: windowOpen(spec.window, now),
       deleting: obj.metadata?.deletionTimestamp !== undefined,
       routingProblem: adoptedRoutingProblem(ns, spec),
+      routingApplied: routingApplied(obj, spec, routingFor(spec, status)),
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
@@ -132,6 +133,25 @@ export function canaryKind(
     return missing.length > 0
       ? `spec.service.virtualServiceRef.routes: VirtualService ${ns}/${adopt.name} has no http route named ${missing.join(", ")}`
       : undefined;
+  }
+
+  /**
+   * Whether the VirtualService in the cache already carries `routing`. A controller killed
+   * between recording a step and writing it leaves them apart; the step's clock must not
+   * run for traffic that never moved.
+   */
+  function routingApplied(obj: CanaryObject, spec: CanarySpec, routing: Routing): boolean {
+    const ns = namespaceOf(obj);
+    const adopt = spec.service.virtualServiceRef;
+    if (!adopt) {
+      const vs = canaryVirtualService(spec, ns, obj, routing);
+      const live = cache.virtualServices.get(ns, vs.metadata?.name ?? "");
+      return live !== undefined && isSubset(vs.spec, live.spec) && isSubset(live.spec, vs.spec);
+    }
+    const live = cache.virtualServices.get(ns, adopt.name);
+    if (!live) return false;
+    const { http } = adoptedHttpRoutes(spec, live.spec.http ?? [], adopt.routes, routing.weights);
+    return isSubset(http, live.spec.http);
   }
 
   async function setRouting(obj: CanaryObject, spec: CanarySpec, routing: Routing): Promise<void> {

@@ -35,6 +35,11 @@ export interface CanaryObservations {
   routingProblem?: string;
   /** Wren's finalizer is on the Canary. */
   finalizer?: boolean;
+  /**
+   * False when the VirtualService does not yet carry the routing the status records
+   * (a controller stopped between recording a step and writing it).
+   */
+  routingApplied?: boolean;
 }
 
 /** What the reconciler must observe before deciding: analysis and which webhook gates. */
@@ -609,6 +614,20 @@ function handleManual(
   }
 }
 
+/**
+ * The step's interval ran out but its weights never reached the VirtualService (the
+ * controller stopped between recording the step and routing it): route them now and
+ * observe the step for a whole interval from here, so no step goes unserved.
+ */
+function reapplyStep(spec: CanarySpec, previous: Status, status: Status, obs: CanaryObservations) {
+  const weight = status.canaryWeight ?? 0;
+  return decision(spec, previous, { ...status, lastStepTime: obs.now.toISOString() }, obs, {
+    reason: "RoutingReapplied",
+    message: `the VirtualService did not carry canary weight ${weight}% recorded in status; routing it now and observing it for ${spec.analysis.interval}`,
+    requeueMs: durationMs(spec.analysis.interval),
+  });
+}
+
 /** The Canary state machine. */
 export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObservations): Decision<Status> {
   const phase = status.phase;
@@ -837,6 +856,7 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
           requeueMs: Math.max(remaining, 100),
         });
       }
+      if (obs.routingApplied === false) return reapplyStep(spec, status, ready, obs);
       return analyse(spec, ready, obs);
     }
     case "Promoting": {
@@ -864,6 +884,8 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
       const weight = status.canaryWeight ?? 0;
       const step = spec.analysis.stepWeightPromotion;
       if (step !== undefined && weight > 0) {
+        if (stepDue(spec, status, obs.now) && obs.routingApplied === false)
+          return reapplyStep(spec, status, status, obs);
         if (!stepDue(spec, status, obs.now) && weight < 100) {
           return decision(spec, status, status, obs, {
             reason: "Promoting",

@@ -107,7 +107,11 @@ function run(
   let current = status;
   for (let i = 0; i < steps; i++) {
     const plan = planCanary(s, current, new Date(w.now));
-    const obs = observe(w, { checks: plan.analyse ? checks() : undefined, webhooks });
+    const obs = observe(w, {
+      checks: plan.analyse ? checks() : undefined,
+      webhooks,
+      routingApplied: routed(s, current, w),
+    });
     const d = decideCanary(s, current, obs);
     act(w, d.actions);
     current = d.status;
@@ -118,6 +122,11 @@ function run(
     w.now += requeue.ms;
   }
   return { status: current, weights, phases };
+}
+
+/** What the adapter observes: does the VirtualService carry the routing the status records? */
+function routed(s: CanarySpec, status: CanaryStatus, w: World): boolean {
+  return JSON.stringify(w.routing) === JSON.stringify(routingFor(s, status));
 }
 
 function initialised(s: CanarySpec, w: World): CanaryStatus {
@@ -282,6 +291,68 @@ describe("Canary analysis", () => {
     const init = initialised(s, w);
     w.targetHash = "v2";
     expect(run(s, init, w, pass).weights).toEqual([0, 5, 25, 60, 0]);
+  });
+
+  it("killed between recording any step and routing it, a restarted controller serves every step for a whole interval", () => {
+    const s = spec({ stepWeightPromotion: 10 });
+    const interval = 10_000;
+    const healthy = run(s, initialised(s, world()), world({ targetHash: "v2" }), pass);
+    const reconciles = healthy.phases.length + 20;
+    for (let killAt = 0; killAt < reconciles; killAt++) {
+      const w = world();
+      let current = initialised(s, w);
+      w.targetHash = "v2";
+      // [weight, time it reached the VirtualService]
+      const routedAt: [number, number][] = [[0, w.now]];
+      for (let i = 0; i < 80 && current.phase !== "Succeeded"; i++) {
+        const plan = planCanary(s, current, new Date(w.now));
+        const obs = observe(w, {
+          checks: plan.analyse ? pass() : undefined,
+          routingApplied: routed(s, current, w),
+        });
+        const d = decideCanary(s, current, obs);
+        current = d.status;
+        const requeue = d.actions.find((a) => a.type === "RequeueAfter");
+        if (i === killAt) {
+          // Status written, then SIGKILL: nothing acted; the next leader starts 30 s later.
+          w.now += 30_000;
+          continue;
+        }
+        act(w, d.actions);
+        const weight = w.routing?.weights.canary ?? 0;
+        if (routedAt.at(-1)?.[0] !== weight) routedAt.push([weight, w.now]);
+        w.now += requeue?.type === "RequeueAfter" ? requeue.ms : 1000;
+      }
+      expect(current.phase, `killed at reconcile ${killAt}`).toBe("Succeeded");
+      expect(
+        routedAt.map(([weight]) => weight),
+        `killed at reconcile ${killAt}`,
+      ).toEqual([0, 10, 20, 30, 20, 10, 0]);
+      // Every analysed step (10, 20, 30) and every promotion step stayed routed a whole interval.
+      for (let i = 1; i < routedAt.length - 1; i++) {
+        const [weight, at] = routedAt[i] as [number, number];
+        const next = (routedAt[i + 1] as [number, number])[1];
+        expect(next - at, `${weight}% killed at reconcile ${killAt}`).toBeGreaterThanOrEqual(interval);
+      }
+    }
+  });
+
+  it("says why it routes a recorded step again instead of analysing it", () => {
+    const s = spec();
+    const w = world();
+    const init = initialised(s, w);
+    w.targetHash = "v2";
+    const at20 = run(s, init, w, pass, 3).status;
+    expect(at20.canaryWeight).toBe(20);
+    // The VirtualService still carries 10%: the controller died after recording 20%.
+    w.routing = routingFor(s, { ...at20, canaryWeight: 10 });
+    w.now += 60_000;
+    const d = decideCanary(s, at20, observe(w, { checks: pass(), routingApplied: routed(s, at20, w) }));
+    expect(d.status.canaryWeight).toBe(20);
+    expect(d.status.lastStepTime).toBe(new Date(w.now).toISOString());
+    expect(d.status.conditions?.[0]?.reason).toBe("RoutingReapplied");
+    const routing = d.actions.find((a) => a.type === "SetRouting");
+    expect(routing?.type === "SetRouting" && routing.routing.weights).toEqual({ primary: 80, canary: 20 });
   });
 
   it("steps the primary back up with stepWeightPromotion", () => {
