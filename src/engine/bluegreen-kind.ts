@@ -7,6 +7,7 @@ import {
   type Colour,
 } from "../api/bluegreen.ts";
 import type { MetricTemplateSpec } from "../api/metric-template.ts";
+import { isSubset } from "../kube/apply.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
   type BlueGreenAction,
@@ -16,6 +17,7 @@ import {
   decideBlueGreen,
   otherColour,
   planBlueGreen,
+  routingFor,
 } from "../strategies/bluegreen.ts";
 import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
@@ -68,10 +70,13 @@ export function blueGreenKind(
     if (manual.error)
       deps.logger.warn({ object: `${ns}/${name}`, error: manual.error }, "ignoring manual action");
     const pendingAction = manual.action !== undefined && manual.action.id !== status.lastAction?.id;
+    const routing = routingFor(spec, status);
+    const applied = routing ? routingApplied(obj, spec, routing) : undefined;
     const plan = planBlueGreen(spec, status, {
       now,
       candidateReady: candidateReady(status, { colours }),
       pendingAction,
+      routingApplied: applied,
     });
     const active = status.activeColour ?? "blue";
     const candidate = status.candidateColour ?? otherColour(active);
@@ -113,8 +118,28 @@ export function blueGreenKind(
       checks,
       webhooks,
       manualAction: manual.action,
+      routingApplied: applied,
     };
     return observations;
+  }
+
+  /**
+   * Whether the cache shows `routing` in place: the VirtualService's spec exactly as
+   * setRouting would write it, and the apex Service selecting the active colour. A
+   * controller killed between recording a routing change and writing it leaves them
+   * apart; the period the change starts must not run for traffic that never moved.
+   */
+  function routingApplied(obj: BlueGreenObject, spec: BlueGreenSpec, routing: BlueGreenRouting): boolean {
+    const ns = obj.metadata?.namespace ?? "";
+    const vs = blueGreenVirtualService(spec, ns, obj, routing);
+    const live = cache.virtualServices.get(ns, vs.metadata?.name ?? "");
+    if (!live || !isSubset(vs.spec, live.spec) || !isSubset(live.spec, vs.spec)) return false;
+    // Without the target setRouting writes no Service, so there is nothing more to compare.
+    const target = cache.deployments.get(ns, spec.targetRef.name);
+    if (!target) return true;
+    const apex = apexService(spec, target, obj, routing.active);
+    const liveApex = cache.services.get(ns, apex.metadata?.name ?? "");
+    return liveApex !== undefined && isSubset(apex.spec?.selector, liveApex.spec?.selector);
   }
 
   /** The VirtualService first (a rollback is this one write), then the apex Service clients outside the mesh use. */

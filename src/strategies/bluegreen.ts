@@ -28,6 +28,12 @@ export interface BlueGreenObservations {
   webhooks?: WebhookResult[];
   /** The manual action on the object (consumed or not; the strategy compares ids). */
   manualAction?: ManualAction;
+  /**
+   * False when the VirtualService (or the apex Service's selector) does not yet carry the
+   * routing the status records: a controller stopped between recording a change and
+   * writing it. Undefined when the status records no routing yet (or it was not observed).
+   */
+  routingApplied?: boolean;
 }
 
 /** Desired routing of the apex host. */
@@ -155,7 +161,7 @@ export function candidateReady(status: Status, obs: Pick<BlueGreenObservations, 
 export function planBlueGreen(
   spec: BlueGreenSpec,
   status: Status,
-  facts: { now: Date; candidateReady: boolean; pendingAction: boolean },
+  facts: { now: Date; candidateReady: boolean; pendingAction: boolean; routingApplied?: boolean },
 ): BlueGreenPlan {
   const gates: WebhookType[] = [];
   const none = { metrics: [], gates };
@@ -172,6 +178,8 @@ export function planBlueGreen(
     return none;
   }
   if (!roundDue(spec, status, facts.now)) return none;
+  // A due round whose routing never reached the VirtualService is routed again, not analysed.
+  if (facts.routingApplied === false) return none;
   gates.push("rollout", "rollback");
   const lastRound = (status.iterations ?? 0) + 1 >= a.iterations;
   if (spec.autoPromote && ((phase === "Progressing" && lastRound) || phase === "WaitingPromotion"))
@@ -671,6 +679,42 @@ function analyse(spec: BlueGreenSpec, status: Status, obs: BlueGreenObservations
   }
 }
 
+/** The routing in words, for messages: "90% of traffic on shop-blue, 10% of traffic on shop-green, ...". */
+function describeRouting(spec: BlueGreenSpec, routing: BlueGreenRouting): string {
+  const parts = (Object.entries(routing.weights) as [Colour, number][])
+    .filter(([, weight]) => weight > 0)
+    .map(([c, weight]) => `${weight === 100 ? "all" : `${weight}% of`} traffic on ${colourName(spec, c)}`);
+  if (routing.preview !== undefined) parts.push(`preview requests on ${colourName(spec, routing.preview)}`);
+  return parts.join(", ");
+}
+
+/**
+ * A round is due but the routing the status records never reached the VirtualService (the
+ * controller stopped between recording it and writing it): the always-emitted SetRouting
+ * writes it now, and the period it is observed for starts from here (the round's clock,
+ * and in Switching the step's hold too), so no step, preview or post-switch period goes unserved.
+ */
+function reapplyRouting(
+  spec: BlueGreenSpec,
+  previous: Status,
+  status: Status,
+  obs: BlueGreenObservations,
+): Result {
+  const now = obs.now.toISOString();
+  const switching = status.phase === "Switching";
+  const next: Status = { ...status, lastStepTime: now, ...(switching ? { stepStartTime: now } : {}) };
+  const routing = routingFor(spec, next);
+  const what = routing ? describeRouting(spec, routing) : "no routing";
+  const period = switching
+    ? `holding the step for ${spec.switch.stepInterval ? `${spec.switch.stepInterval} (switch.stepInterval)` : `${spec.analysis.interval} (one analysis.interval)`}`
+    : `observing it for ${spec.analysis.interval} before the next round of checks`;
+  return decision(spec, previous, next, obs, {
+    reason: "RoutingReapplied",
+    message: `the VirtualService did not carry the routing recorded in status (${what}); routing it now and ${period}`,
+    requeueMs: interval(spec),
+  });
+}
+
 /** A release under way: the candidate's readiness, the pre-rollout gate, then rounds of checks. */
 function progress(spec: BlueGreenSpec, status: Status, obs: BlueGreenObservations): Result {
   const candidate = colourName(spec, status.candidateColour);
@@ -731,6 +775,7 @@ function progress(spec: BlueGreenSpec, status: Status, obs: BlueGreenObservation
       requeueMs: Math.max(remaining, 100),
     });
   }
+  if (obs.routingApplied === false) return reapplyRouting(spec, status, ready, obs);
   return analyse(spec, ready, obs);
 }
 
@@ -1018,6 +1063,26 @@ export function decideBlueGreen(spec: BlueGreenSpec, status: Status, obs: BlueGr
       const steady = phase === "Initializing" ? "Initialized" : phase;
       const natural = steady === "Failed" ? ["RolledBack", "ProgressDeadlineExceeded"] : [steady];
       const keep = current !== undefined && natural.includes(current.reason);
+      const idleColour = obs.colours[otherColour(active)];
+      if (
+        steady === "Succeeded" &&
+        status.scaleDownAt !== undefined &&
+        elapsed(status.scaleDownAt, obs.now) >= 0 &&
+        obs.routingApplied === false &&
+        idleColour.exists &&
+        idleColour.replicas > 0
+      ) {
+        // The switch was recorded but never reached the VirtualService or the apex Service: the
+        // previous colour still takes traffic. Route the switch now and keep the previous colour
+        // for a whole scaleDownDelay from here, the window in which an abort can go back to it.
+        const routing = routingFor(spec, status);
+        const scaleDownAt = new Date(obs.now.getTime() + durationMs(spec.scaleDownDelay)).toISOString();
+        return decision(spec, status, { ...status, phase: steady, scaleDownAt }, obs, {
+          reason: "RoutingReapplied",
+          message: `the VirtualService and apex Service did not carry the switch recorded in status (${routing ? describeRouting(spec, routing) : "no routing"}); routing it now; ${colourName(spec, otherColour(active))} stays up until ${scaleDownAt} (scaleDownDelay ${spec.scaleDownDelay})`,
+          ready: true,
+        });
+      }
       if (status.scaleDownAt !== undefined && elapsed(status.scaleDownAt, obs.now) >= 0) {
         // scaleDownDelay is over: the previous colour goes, and with it the chance of an instant rollback.
         const previous = colourName(spec, otherColour(active));

@@ -144,6 +144,23 @@ function routeKey(r: BlueGreenRouting | undefined): string {
   return `green ${r.weights.green}${r.preview ? ` preview ${r.preview}` : ""}`;
 }
 
+/**
+ * What the adapter observes as routingApplied: does the routing in the world (the
+ * VirtualService and the apex Service) carry the routing the status records?
+ */
+function routed(s: BlueGreenSpec, status: BlueGreenStatus, w: World): boolean | undefined {
+  const want = routingFor(s, status);
+  if (!want) return undefined;
+  const have = w.routing;
+  return (
+    have !== undefined &&
+    have.active === want.active &&
+    have.preview === want.preview &&
+    have.weights.blue === want.weights.blue &&
+    have.weights.green === want.weights.green
+  );
+}
+
 /** Reconciles like the controller does: plan, observe, decide, act, wait for the requeue. */
 function run(s: BlueGreenSpec, status: BlueGreenStatus, w: World, options: RunOptions = {}): Run {
   const { checks = pass, webhooks = () => [], steps = 60, until = [] } = options;
@@ -151,7 +168,7 @@ function run(s: BlueGreenSpec, status: BlueGreenStatus, w: World, options: RunOp
   const routes: string[] = [];
   let current = status;
   for (let i = 0; i < steps; i++) {
-    const obs = observe(w);
+    const obs = observe(w, { routingApplied: routed(s, current, w) });
     const plan = planBlueGreen(s, current, {
       now: obs.now,
       candidateReady:
@@ -159,6 +176,7 @@ function run(s: BlueGreenSpec, status: BlueGreenStatus, w: World, options: RunOp
         obs.colours[current.candidateColour].ready &&
         obs.colours[current.candidateColour].templateHash === current.lastAppliedSpec,
       pendingAction: false,
+      routingApplied: obs.routingApplied,
     });
     const d = decideBlueGreen(s, current, {
       ...obs,
@@ -1108,43 +1126,224 @@ describe("BlueGreen events and notifications", () => {
 });
 
 describe("BlueGreen restart safety", () => {
-  /** The route states of a release in which the controller dies between record and act at decision `crashAt`. */
-  function releaseWithCrash(crashAt: number | undefined): { routes: string[]; status: BlueGreenStatus } {
-    const s = spec({ autoPromote: true }, { postSwitchIterations: 1 });
+  /** How long the next leader takes to start after a SIGKILL (the lease must expire first). */
+  const leaseWait = 30_000;
+  /** Preview, 2 pre-switch rounds of 10s, steps [10, 100], 1 post-switch round, scaleDownDelay 30s. */
+  const restartSpec = () => spec({ autoPromote: true, scaleDownDelay: "30s" }, { postSwitchIterations: 1 });
+  /** How long each routing state of a release of restartSpec must serve before the next routing change. */
+  const observed: Record<string, number> = {
+    // the pre-switch rounds run on preview requests: 2 rounds of 10s
+    "green 0 preview green": 20_000,
+    // the 10% step lasts stepInterval (default: one interval)
+    "green 10 preview green": 10_000,
+    // Verifying: 1 post-switch round
+    "green 100 preview green": 10_000,
+  };
+
+  interface CrashedRelease {
+    status: BlueGreenStatus;
+    /** Distinct routing states, in order, with the time each reached the VirtualService. */
+    timeline: [string, number][];
+    /** When the previous colour (blue) was scaled to 0. */
+    scaledDownAt?: number;
+    /** Decisions taken (the crash can land on any of them). */
+    decisions: number;
+  }
+
+  /**
+   * A release of v2 up to the previous colour's scale-down, in which the controller dies
+   * between recording status and acting at decision `crashAt`; the next leader starts
+   * leaseWait later and the adapter observes whether the routing the status records is in place.
+   */
+  function releaseWithCrash(crashAt: number | undefined): CrashedRelease {
+    const s = restartSpec();
     const w = world();
     let status = initialised(s, w);
     w.targetHash = "v2";
-    const routes: string[] = [];
-    for (let i = 0; i < 80 && status.phase !== "Succeeded"; i++) {
-      const obs = observe(w);
+    const timeline: [string, number][] = [[routeKey(w.routing), w.now]];
+    let scaledDownAt: number | undefined;
+    const record = () => {
+      if (timeline.at(-1)?.[0] !== routeKey(w.routing)) timeline.push([routeKey(w.routing), w.now]);
+      if (scaledDownAt === undefined && w.colours.blue.replicas === 0) scaledDownAt = w.now;
+    };
+    let i = 0;
+    for (; i < 80 && !(status.phase === "Succeeded" && status.scaleDownAt === undefined); i++) {
+      const obs = observe(w, { routingApplied: routed(s, status, w) });
       const plan = planBlueGreen(s, status, {
         now: obs.now,
         candidateReady: status.candidateColour !== undefined && obs.colours[status.candidateColour].ready,
         pendingAction: false,
+        routingApplied: obs.routingApplied,
       });
       const d = decideBlueGreen(s, status, { ...obs, checks: plan.metrics.length > 0 ? pass() : undefined });
       status = d.status;
-      if (i !== crashAt) act(w, d.actions);
-      if (routes.at(-1) !== routeKey(w.routing)) routes.push(routeKey(w.routing));
+      if (i === crashAt) {
+        // Status written, then SIGKILL: nothing acted; the next leader starts leaseWait later.
+        w.now += leaseWait;
+        continue;
+      }
+      act(w, d.actions);
+      record();
       const requeue = d.actions.find((a) => a.type === "RequeueAfter");
-      w.now += requeue?.type === "RequeueAfter" && i !== crashAt ? requeue.ms : 1000;
+      w.now += requeue?.type === "RequeueAfter" ? requeue.ms : 1000;
     }
     // One more reconcile: the one after a crash at the last decision carries out what it decided.
-    act(w, decideBlueGreen(s, status, observe(w)).actions);
-    if (routes.at(-1) !== routeKey(w.routing)) routes.push(routeKey(w.routing));
-    return { routes, status };
+    act(w, decideBlueGreen(s, status, observe(w, { routingApplied: routed(s, status, w) })).actions);
+    record();
+    return { status, timeline, scaledDownAt, decisions: i };
   }
 
   it("a kill between recording status and acting at any decision neither repeats nor skips a step", () => {
     const reference = releaseWithCrash(undefined);
     expect(reference.status.phase).toBe("Succeeded");
-    for (let crashAt = 0; crashAt < 12; crashAt++) {
+    const routes = reference.timeline.map(([route]) => route);
+    expect(routes).toEqual([
+      "green 0",
+      "green 0 preview green",
+      "green 10 preview green",
+      "green 100 preview green",
+      "green 100",
+    ]);
+    for (let crashAt = 0; crashAt < reference.decisions; crashAt++) {
       const crashed = releaseWithCrash(crashAt);
       expect(crashed.status.phase, `crash at ${crashAt}`).toBe("Succeeded");
-      expect(crashed.routes, `crash at ${crashAt}`).toEqual(reference.routes);
+      expect(
+        crashed.timeline.map(([route]) => route),
+        `crash at ${crashAt}`,
+      ).toEqual(routes);
       expect(crashed.status.iterations).toBe(reference.status.iterations);
+      expect(crashed.status.postSwitchIterations).toBe(reference.status.postSwitchIterations);
       expect(crashed.status.switchStep).toBe(reference.status.switchStep);
     }
+  });
+
+  it("a kill between recording status and acting at any decision leaves every routing state in place for its whole period", () => {
+    const reference = releaseWithCrash(undefined);
+    for (let crashAt = 0; crashAt < reference.decisions; crashAt++) {
+      const { timeline, scaledDownAt } = releaseWithCrash(crashAt);
+      // The preview, each switch step and the post-switch rounds were routed for their whole
+      // observation period before the next routing change.
+      for (const [route, period] of Object.entries(observed)) {
+        const k = timeline.findIndex(([r]) => r === route);
+        expect(k, `${route} never routed with a crash at ${crashAt}`).toBeGreaterThan(0);
+        const routedFor = (timeline[k + 1]?.[1] ?? Number.NaN) - (timeline[k]?.[1] ?? Number.NaN);
+        expect(routedFor, `${route} with a crash at ${crashAt}`).toBeGreaterThanOrEqual(period);
+      }
+      // After the switch reached the cluster the previous colour stayed up a whole scaleDownDelay.
+      const [last, switchedAt] = timeline.at(-1) as [string, number];
+      expect(last).toBe("green 100");
+      expect(scaledDownAt, `crash at ${crashAt}`).toBeDefined();
+      expect(
+        (scaledDownAt ?? 0) - switchedAt,
+        `scaleDownDelay with a crash at ${crashAt}`,
+      ).toBeGreaterThanOrEqual(30_000);
+    }
+  });
+
+  it("says why it routes a recorded switch step again instead of analysing it, and restarts the step", () => {
+    const s = spec({ switch: { steps: [10, 50, 100], stepInterval: "30s" } });
+    const w = world();
+    const at10 = releasedTo(s, w, "Switching");
+    expect(at10.canaryWeight).toBe(10);
+    // The VirtualService still carries the preview only: the controller died after recording 10%.
+    w.routing = routingFor(s, { ...at10, phase: "Progressing", canaryWeight: 0 });
+    w.now += 60_000;
+    const applied = routed(s, at10, w);
+    expect(applied).toBe(false);
+    const plan = planBlueGreen(s, at10, {
+      now: new Date(w.now),
+      candidateReady: true,
+      pendingAction: false,
+      routingApplied: applied,
+    });
+    expect(plan).toEqual({ metrics: [], gates: [] });
+    const d = decideBlueGreen(s, at10, observe(w, { checks: pass(), routingApplied: applied }));
+    const now = new Date(w.now).toISOString();
+    expect(d.status).toMatchObject({
+      phase: "Switching",
+      canaryWeight: 10,
+      switchStep: 1,
+      lastStepTime: now,
+      stepStartTime: now,
+    });
+    expect(ready(d.status)?.reason).toBe("RoutingReapplied");
+    expect(ready(d.status)?.message).toBe(
+      "the VirtualService did not carry the routing recorded in status (90% of traffic on shop-blue, 10% of traffic on shop-green, preview requests on shop-green); routing it now and holding the step for 30s (switch.stepInterval)",
+    );
+    expect(clusterActions(d.actions)[0]).toEqual({
+      type: "SetRouting",
+      routing: { active: "blue", weights: { blue: 90, green: 10 }, preview: "green" },
+    });
+    expect(d.actions).toContainEqual(
+      expect.objectContaining({ type: "Event", eventType: "Normal", reason: "RoutingReapplied" }),
+    );
+    expect(d.actions).toContainEqual({ type: "RequeueAfter", ms: 10_000 });
+    // Routed: the step is held 30s from here, then the release goes on.
+    act(w, d.actions);
+    const r = run(s, d.status, w, { until: ["Succeeded"] });
+    expect(r.routes).toEqual(["green 10 preview green", "green 50 preview green", "green 100"]);
+  });
+
+  it("routes a recorded preview or post-switch step again when its round is due", () => {
+    const s = spec({}, { postSwitchIterations: 2 });
+    const w = world();
+    // The candidate is ready: preview routes go on (recorded), but the controller dies before writing them.
+    const previewing = run(s, releasedTo(s, w, "Progressing"), w, { steps: 1 }).status;
+    expect(previewing).toMatchObject({ phase: "Progressing", preRolloutPassed: true, iterations: 0 });
+    w.routing = routingFor(s, { ...previewing, preRolloutPassed: false });
+    w.now += 60_000;
+    const d = decideBlueGreen(
+      s,
+      previewing,
+      observe(w, { checks: pass(), routingApplied: routed(s, previewing, w) }),
+    );
+    expect(d.status.iterations).toBe(0);
+    expect(d.status.lastStepTime).toBe(new Date(w.now).toISOString());
+    expect(ready(d.status)?.message).toBe(
+      "the VirtualService did not carry the routing recorded in status (all traffic on shop-blue, preview requests on shop-green); routing it now and observing it for 10s before the next round of checks",
+    );
+
+    const w3 = world();
+    const verifying = releasedTo(s, w3, "Verifying");
+    w3.routing = routingFor(s, { ...verifying, phase: "Switching", canaryWeight: 10 });
+    w3.now += 60_000;
+    const v = decideBlueGreen(
+      s,
+      verifying,
+      observe(w3, { checks: pass(), routingApplied: routed(s, verifying, w3) }),
+    );
+    expect(v.status).toMatchObject({ phase: "Verifying", postSwitchIterations: 0, canaryWeight: 100 });
+    expect(ready(v.status)?.reason).toBe("RoutingReapplied");
+    expect(ready(v.status)?.message).toMatch(/\(all traffic on shop-green, preview requests on shop-green\)/);
+  });
+
+  it("keeps the previous colour a whole scaleDownDelay from when the switch is routed, not recorded", () => {
+    const s = spec({ scaleDownDelay: "30s" });
+    const w = world();
+    const switching = releasedTo(s, w, "Switching");
+    const before = w.routing;
+    const succeeded = run(s, switching, w, { until: ["Succeeded"] }).status;
+    // The controller died after recording Succeeded: the VirtualService and apex still carry 10%.
+    w.routing = before;
+    w.now += 30_000;
+    const d = decideBlueGreen(s, succeeded, observe(w, { routingApplied: routed(s, succeeded, w) }));
+    const scaleDownAt = new Date(w.now + 30_000).toISOString();
+    expect(d.status).toMatchObject({ phase: "Succeeded", activeColour: "green", scaleDownAt });
+    expect(ready(d.status)).toMatchObject({ status: "True", reason: "RoutingReapplied" });
+    expect(ready(d.status)?.message).toBe(
+      `the VirtualService and apex Service did not carry the switch recorded in status (all traffic on shop-green); routing it now; shop-blue stays up until ${scaleDownAt} (scaleDownDelay 30s)`,
+    );
+    expect(clusterActions(d.actions)).toEqual([
+      { type: "SetRouting", routing: { active: "green", weights: { green: 100, blue: 0 } } },
+    ]);
+    expect(d.actions).toContainEqual({ type: "RequeueAfter", ms: 30_000 });
+    // Routed in time, the scale-down goes ahead as before.
+    const applied = decideBlueGreen(s, succeeded, observe(w, { routingApplied: true }));
+    expect(clusterActions(applied.actions)).toContainEqual({
+      type: "ScaleColour",
+      colour: "blue",
+      replicas: 0,
+    });
   });
 
   it("deciding twice from the same status and cluster gives the same status and actions", () => {
