@@ -5,6 +5,7 @@ import {
   type MigrationStatus,
   migrationKind as migrationDefinition,
 } from "../api/migration.ts";
+import { isSubset } from "../kube/apply.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Logger } from "../observability/logger.ts";
 import {
@@ -12,6 +13,7 @@ import {
   type MigrationAction,
   type MigrationObservations,
   planMigration,
+  statusRouting,
 } from "../strategies/migration.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
 import { readManualAction } from "./manual-actions.ts";
@@ -110,6 +112,18 @@ export function migrationKind(
     return problems;
   }
 
+  /**
+   * Whether the VirtualService in the cache already carries the routes `status` implies.
+   * A controller killed between recording a step and writing it leaves them apart; the
+   * step's clock and its validation must not run for requests that never moved.
+   */
+  function routingApplied(obj: MigrationObject, spec: MigrationSpec, status: MigrationStatus): boolean {
+    const ns = obj.metadata?.namespace ?? "";
+    const vs = migrationVirtualService(spec, ns, obj, statusRouting(spec, status));
+    const live = deps.virtualServices.get(ns, vs.metadata?.name ?? "");
+    return live !== undefined && isSubset(vs.spec, live.spec) && isSubset(live.spec, vs.spec);
+  }
+
   async function observe(
     obj: MigrationObject,
     spec: MigrationSpec,
@@ -143,6 +157,7 @@ export function migrationKind(
       specProblems: problems,
       validation,
       manualAction: manual.action,
+      routingApplied: routingApplied(obj, spec, status),
     };
   }
 

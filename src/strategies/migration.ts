@@ -36,6 +36,12 @@ export interface MigrationObservations {
   validation?: ServiceValidation[];
   /** A manual action not yet consumed. */
   manualAction?: ManualAction;
+  /**
+   * False when the VirtualService does not carry the routing the status implies
+   * (statusRouting): a controller stopped between recording a step and writing its
+   * routes. Undefined when unknown, which is taken as applied.
+   */
+  routingApplied?: boolean;
 }
 
 /** The Migration kind's cluster-changing action: converge the VirtualService (write only on change). */
@@ -90,6 +96,14 @@ export function phaseStates(spec: MigrationSpec, status: Status): Phase[] {
     const p = { ...known, ...(stepIndex !== undefined ? { stepIndex } : {}) };
     return { ...p, percent: percentOf(ps, p) };
   });
+}
+
+/**
+ * The routing a status implies, phases normalised to the spec as every decision
+ * does: what the VirtualService carries once the status's decision has been acted on.
+ */
+export function statusRouting(spec: MigrationSpec, status: Status): MigrationRouting {
+  return routingFor(spec, phaseStates(spec, status));
 }
 
 /** The shortest time at step `index` of a phase. */
@@ -479,6 +493,39 @@ function validate(
   );
 }
 
+/**
+ * Phase i's validation is due but the VirtualService does not carry the routing the
+ * status records (the controller stopped between recording a step, a phase start or a
+ * resume and routing it): the requests a validation would count, and the time the
+ * step has run, belong to a split that never happened. Route it now and restart the
+ * step's clock and the validation window (stepStartTime, and lastCheckTime: the next
+ * validation is due an interval from here, so with the default range, the interval,
+ * its queries see only requests routed at this step; a longer validation.range reaches
+ * back before it, as after any step change). No step goes unserved and none is judged
+ * on requests of a split that never happened: the validation observed for this
+ * decision is set aside.
+ */
+function reapplyStep(
+  spec: MigrationSpec,
+  previous: Status,
+  current: Status,
+  phases: Phase[],
+  i: number,
+  obs: MigrationObservations,
+): MigrationDecision {
+  const ps = spec.phases[i] as MigrationPhase;
+  const p = phases[i] as Phase;
+  const now = obs.now.toISOString();
+  const step = fmt(stepDurationMs(ps, p.stepIndex ?? 0) / 1000);
+  const message = `the VirtualService did not carry phase ${ps.name} at ${p.percent}% recorded in status; routing it now and observing it from now: the step lasts ${step}s, the next validation is in ${ps.validation.interval}`;
+  const restarted: Phase = { ...p, stepStartTime: now, lastCheckTime: now, message };
+  return decision(spec, previous, { ...current, phases: replace(phases, i, restarted) }, obs, {
+    reason: "RoutingReapplied",
+    message,
+    requeueMs: durationMs(ps.validation.interval),
+  });
+}
+
 /** Consumes a pending manual action; returns the status with it recorded. */
 function consume(status: Status, action: ManualAction, now: Date, result: string): Status {
   return {
@@ -665,6 +712,7 @@ export function decideMigration(
         }),
       );
     }
+    if (obs.routingApplied === false) return reapplyStep(spec, status, current, phases, i, obs);
     return validate(spec, status, current, phases, i, obs);
   }
   if (phases.some(halted)) {

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MigrationSpec, type MigrationStatus } from "../../src/api/migration.ts";
 import type { CheckResult, ManualAction, ManualActionName } from "../../src/strategies/decision.ts";
+import { durationMs } from "../../src/strategies/duration.ts";
 import {
   decideMigration,
   type MigrationAction,
@@ -11,6 +12,8 @@ import {
   phaseStates,
   planMigration,
   type ServiceValidation,
+  statusRouting,
+  stepDurationMs,
 } from "../../src/strategies/migration.ts";
 import { type MigrationRouting, routingFor } from "../../src/strategies/migration-routing.ts";
 
@@ -266,6 +269,133 @@ describe("progressing", () => {
     const next = step(s, d.status, clock);
     expect(stateOf(next.status)).toEqual({ orders: "Succeeded", users: "Progressing" });
     expect(next.status.canaryWeight).toBe(10);
+  });
+});
+
+describe("a controller killed between recording and routing", () => {
+  /** The routes as "phase:percent", in order. */
+  const routes = (r: MigrationRouting | undefined) =>
+    (r?.phases ?? []).map((p) => `${p.name}:${p.percent}`).join(",");
+
+  it("killed at any reconcile of a two-phase migration, every step of every phase is routed for its whole duration, and validated only on it", () => {
+    const s = spec([
+      phase("orders", "/orders", "orders"),
+      phase("users", "/users", "users", { rollback: "all", stepInterval: "20s" }),
+    ]);
+    const healthy = run(s, {}, { now: t0 });
+    expect(healthy.status.phase).toBe("Succeeded");
+    let reconciles = 0;
+    for (let status: MigrationStatus = {}, clock = { now: t0 }; status.phase !== "Succeeded"; reconciles++) {
+      const d = step(s, status, clock);
+      status = d.status;
+      clock.now += requeue(d.actions) ?? 0;
+    }
+    for (let killAt = 0; killAt < reconciles + 5; killAt++) {
+      const clock = { now: t0 };
+      // What the VirtualService carries, and since when.
+      let vs: MigrationRouting = { phases: [] };
+      const routedAt: [string, number][] = [["", clock.now]];
+      let status: MigrationStatus = {};
+      const misjudged: string[] = [];
+      for (let i = 0; i < 100 && status.phase !== "Succeeded"; i++) {
+        const applied = routes(vs) === routes(statusRouting(s, status));
+        const plan = planMigration(s, status, new Date(clock.now));
+        const d = step(s, status, clock, () => "Pass", { routingApplied: applied });
+        if (plan.validate && ready(d.status)?.reason !== "RoutingReapplied") {
+          // A validation the decision stood on: its whole range must have seen the status's split.
+          const since = (routedAt.at(-1) as [string, number])[1];
+          if (!applied || clock.now - since < durationMs(plan.validate.range)) {
+            misjudged.push(`${routes(statusRouting(s, status))} judged while ${routes(vs)} was routed`);
+          }
+        }
+        status = d.status;
+        if (i === killAt) {
+          // Status written, then SIGKILL: nothing acted; the next leader starts 30 s later.
+          clock.now += 30_000;
+          continue;
+        }
+        vs = routingOf(d.actions) ?? vs;
+        if (routedAt.at(-1)?.[0] !== routes(vs)) routedAt.push([routes(vs), clock.now]);
+        clock.now += requeue(d.actions) ?? 1000;
+      }
+      expect(status.phase, `killed at reconcile ${killAt}`).toBe("Succeeded");
+      expect(
+        routedAt.map(([r]) => r),
+        `killed at reconcile ${killAt}`,
+      ).toEqual(["", ...healthy.percents]);
+      // Every step stayed routed for its phase's step duration before the next routing change.
+      for (let k = 1; k < routedAt.length - 1; k++) {
+        const [r, at] = routedAt[k] as [string, number];
+        const next = (routedAt[k + 1] as [string, number])[1];
+        const current = r.split(",").at(-1) ?? "";
+        const ps = s.phases.find((p) => current.startsWith(`${p.name}:`));
+        const index = ps?.steps.indexOf(Number(current.split(":")[1])) ?? -1;
+        expect(ps && index >= 0, r).toBe(true);
+        expect(next - at, `${r} killed at reconcile ${killAt}`).toBeGreaterThanOrEqual(
+          stepDurationMs(ps as NonNullable<typeof ps>, index),
+        );
+      }
+      expect(misjudged, `validations killed at reconcile ${killAt}`).toEqual([]);
+    }
+  });
+
+  it("says why it routes a recorded step again instead of validating it, and does not count that validation", () => {
+    const s = spec();
+    const clock = { now: t0 };
+    let status = step(s, {}, clock).status;
+    clock.now += 10_000;
+    status = step(s, status, clock).status;
+    expect(status.canaryWeight).toBe(50);
+    // The VirtualService still carries 10%: the controller died after recording 50%.
+    clock.now += 60_000;
+    const d = step(s, status, clock, () => "Fail", { routingApplied: false });
+    const orders = d.status.phases?.[0];
+    expect(orders).toMatchObject({
+      state: "Progressing",
+      percent: 50,
+      stepIndex: 1,
+      stepStartTime: new Date(clock.now).toISOString(),
+      lastCheckTime: new Date(clock.now).toISOString(),
+      failedChecks: 0,
+    });
+    // The failing validation of a split that never happened is set aside: the last one stands.
+    expect(orders?.lastValidation).toEqual(status.phases?.[0]?.lastValidation);
+    expect(d.status.metrics).toEqual(status.metrics);
+    expect(ready(d.status)?.reason).toBe("RoutingReapplied");
+    expect(ready(d.status)?.message).toMatch(/phase orders at 50%/);
+    expect(d.actions).toContainEqual(
+      expect.objectContaining({ type: "Event", eventType: "Normal", reason: "RoutingReapplied" }),
+    );
+    expect(routingOf(d.actions)).toEqual({ phases: [{ name: "orders", percent: 50 }] });
+    expect(requeue(d.actions)).toBe(10_000);
+    // The next validation is a whole interval from the reapply.
+    expect(planMigration(s, d.status, new Date(clock.now + 9_999))).toEqual({});
+    const next = step(s, d.status, { now: clock.now + 10_000 }, () => "Pass", { routingApplied: true });
+    expect(next.status.canaryWeight).toBe(100);
+  });
+
+  it("a phase restarted by retry after a rollback but never routed is routed before it is validated", () => {
+    const s = spec();
+    const failed = run(s, {}, { now: t0 }, (svc) => (svc === "users" ? "Fail" : "Pass")).status;
+    const clock = { now: t0 + 3_600_000 };
+    const retried = step(s, failed, clock, undefined, { manualAction: action("retry") }).status;
+    expect(statusRouting(s, retried)).toEqual({ phases: [{ name: "orders", percent: 10 }] });
+    // Killed before routing: the VirtualService still sends everything to the monolith.
+    clock.now += 30_000;
+    const d = step(s, retried, clock, () => "Pass", { routingApplied: false });
+    expect(d.status.canaryWeight).toBe(10);
+    expect(d.status.phases?.[0]?.stepStartTime).toBe(new Date(clock.now).toISOString());
+    expect(ready(d.status)?.reason).toBe("RoutingReapplied");
+    expect(routingOf(d.actions)).toEqual({ phases: [{ name: "orders", percent: 10 }] });
+  });
+
+  it("validates as before when the routing is applied or unknown", () => {
+    const s = spec();
+    const started = step(s, {}, { now: t0 }).status;
+    for (const routingApplied of [true, undefined]) {
+      const d = step(s, started, { now: t0 + 10_000 }, () => "Pass", { routingApplied });
+      expect(d.status.canaryWeight).toBe(50);
+    }
   });
 });
 
