@@ -1,9 +1,10 @@
 // A canary survives what production throws at it: Prometheus going away, the
 // controller killed mid-analysis, and the leader dying with a standby waiting.
 import { readFileSync } from "node:fs";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canaryStatus, deployCanary, revision, WeightRecorder } from "../support/canary.ts";
+import { statusClient, writeStatus } from "../../src/kube/status.ts";
+import { canaryStatus, deployCanary, readCanary, revision, WeightRecorder } from "../support/canary.ts";
 import { type RunningController, startController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
@@ -123,6 +124,57 @@ describe("Canary resilience", () => {
       await eventually("back at 100/0", () => expect(weights.weights.at(-1)).toBe(0));
       expect(atKill.canaryWeight).toBe(20);
       expect(weights.weights).toEqual([0, 10, 20, 30, 0]);
+    } finally {
+      await weights.stop();
+      await current.kill();
+    }
+  });
+
+  it("a step recorded but never routed (killed between the two writes) is routed and observed, not skipped", async () => {
+    const n = ns.name;
+    let current = await start("recorder");
+    await initialised("unrouted", "4s");
+    const weights = new WeightRecorder(n, "unrouted");
+    try {
+      await apply(revision(n, "unrouted", "example.com/app:2"));
+      await eventually("VirtualService at 10%", () => expect(weights.weights.at(-1)).toBe(10), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
+      await current.kill("SIGKILL");
+      // The state a SIGKILL between the status write and the VirtualService write leaves:
+      // step 2 (20%) recorded a minute ago, the VirtualService still at 10%.
+      const obj = await readCanary(n, "unrouted");
+      const written = await writeStatus(statusClient(testbedKubeConfig()), {
+        group: "wren.dev",
+        version: "v1alpha1",
+        plural: "canaries",
+        namespace: n,
+        name: "unrouted",
+        resourceVersion: obj.metadata?.resourceVersion ?? "",
+        status: {
+          ...obj.status,
+          stepIndex: 2,
+          canaryWeight: 20,
+          lastStepTime: new Date(Date.now() - 60_000).toISOString(),
+        },
+      });
+      expect(written.ok).toBe(true);
+      current = await start("router");
+      await eventually(
+        "Succeeded",
+        async () => expect((await canaryStatus(n, "unrouted")).phase).toBe("Succeeded"),
+        { timeoutMs: 90_000 },
+      );
+      await eventually("back at 100/0", () => expect(weights.weights.at(-1)).toBe(0));
+      expect(weights.weights).toEqual([0, 10, 20, 30, 0]);
+      const events = await testbedKubeConfig()
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({
+          namespace: n,
+          fieldSelector: "involvedObject.name=unrouted,reason=RoutingReapplied",
+        });
+      expect(events.items.map((e) => e.message)).toEqual([expect.stringMatching(/canary weight 20%/)]);
     } finally {
       await weights.stop();
       await current.kill();
