@@ -1,7 +1,10 @@
 // A Migration survives what production throws at it: Prometheus going away (hold,
 // never a step forward), the controller killed mid-phase (no step lost or
 // repeated), and people pausing, aborting and retrying it (kubectl wren).
+import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MigrationStatus } from "../../src/api/migration.ts";
+import { statusClient, writeStatus } from "../../src/kube/status.ts";
 import { type RunningController, startController } from "../support/controller.ts";
 import { eventually } from "../support/eventually.ts";
 import { apply } from "../support/fixtures.ts";
@@ -17,6 +20,7 @@ import {
 } from "../support/migration.ts";
 import { useNamespace } from "../support/namespace.ts";
 import { type PrivatePrometheus, startPrivatePrometheus } from "../support/private-prometheus.ts";
+import { testbedKubeConfig } from "../support/testbed.ts";
 
 const ns = useNamespace("migration-resilience");
 let prometheus: PrivatePrometheus;
@@ -109,6 +113,81 @@ describe("Migration resilience", () => {
       await eventually("the final routes", () => expect(routes.routes.at(-1)).toBe("orders:100"));
       expect([25, 50]).toContain(atKill.canaryWeight);
       expect(routes.routes).toEqual(["orders:10", "orders:25", "orders:50", "orders:100"]);
+    } finally {
+      await routes.stop();
+      await current.kill();
+    }
+  });
+
+  it("a step recorded but never routed (killed between the two writes) is routed and observed, not skipped", async () => {
+    const n = ns.name;
+    let current = await start("recorder");
+    const shop = await deployShop(n, "unr");
+    const routes = new RouteRecorder(n, "unr", shop.host);
+    try {
+      await apply(
+        migration(n, "unr", shop, [
+          testPhase("orders", "/orders", shop.orders, { steps: [10, 25, 50, 100], stepInterval: "3s" }),
+        ]),
+      );
+      await eventually(
+        "VirtualService with orders at 10%",
+        () => expect(routes.routes.at(-1)).toBe("orders:10"),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+        },
+      );
+      await current.kill("SIGKILL");
+      // The state a SIGKILL between the status write and the VirtualService write leaves:
+      // step 2 (25%) recorded a minute ago as advance() records it, the VirtualService still at 10%.
+      const obj = (await testbedKubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: "wren.dev",
+        version: "v1alpha1",
+        namespace: n,
+        plural: "migrations",
+        name: "unr",
+      })) as { metadata?: { resourceVersion?: string }; status?: MigrationStatus };
+      const status = obj.status ?? {};
+      const [orders, ...others] = status.phases ?? [];
+      expect(orders).toMatchObject({ name: "orders", state: "Progressing", stepIndex: 0, percent: 10 });
+      const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
+      const written = await writeStatus(statusClient(testbedKubeConfig()), {
+        group: "wren.dev",
+        version: "v1alpha1",
+        plural: "migrations",
+        namespace: n,
+        name: "unr",
+        resourceVersion: obj.metadata?.resourceVersion ?? "",
+        status: {
+          ...status,
+          canaryWeight: 25,
+          phases: [
+            {
+              ...orders,
+              stepIndex: 1,
+              percent: 25,
+              stepStartTime: aMinuteAgo,
+              lastCheckTime: aMinuteAgo,
+              waitingSince: undefined,
+              message: `validation passed; phase orders at 25% of its requests on ${shop.orders} (was 10%; step 2 of 4)`,
+            },
+            ...others,
+          ],
+        },
+      });
+      expect(written.ok).toBe(true);
+      expect(routes.routes.at(-1)).toBe("orders:10");
+      current = await start("router");
+      const done = await untilMigration(n, "unr", ["Succeeded", "Failed"], 90_000);
+      expect(done.phase).toBe("Succeeded");
+      await eventually("the final routes", () => expect(routes.routes.at(-1)).toBe("orders:100"));
+      expect(routes.routes).toEqual(["orders:10", "orders:25", "orders:50", "orders:100"]);
+      const events = await testbedKubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({
+        namespace: n,
+        fieldSelector: "involvedObject.kind=Migration,involvedObject.name=unr,reason=RoutingReapplied",
+      });
+      expect(events.items.map((e) => e.message)).toEqual([expect.stringMatching(/phase orders at 25%/)]);
     } finally {
       await routes.stop();
       await current.kill();

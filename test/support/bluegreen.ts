@@ -47,16 +47,23 @@ export function analysis(over: Record<string, unknown> = {}): Record<string, unk
   };
 }
 
-export async function blueGreenStatus(namespace: string, name: string): Promise<BlueGreenStatus> {
+/** The whole BlueGreen object, metadata (resourceVersion) included. */
+export async function readBlueGreen(
+  namespace: string,
+  name: string,
+): Promise<KubernetesObject & { status?: BlueGreenStatus }> {
   const api = testbedKubeConfig().makeApiClient(CustomObjectsApi);
-  const obj = (await api.getNamespacedCustomObject({
+  return (await api.getNamespacedCustomObject({
     group: "wren.dev",
     version: "v1alpha1",
     namespace,
     plural: "bluegreens",
     name,
-  })) as { status?: BlueGreenStatus };
-  return obj.status ?? {};
+  })) as KubernetesObject & { status?: BlueGreenStatus };
+}
+
+export async function blueGreenStatus(namespace: string, name: string): Promise<BlueGreenStatus> {
+  return (await readBlueGreen(namespace, name)).status ?? {};
 }
 
 /** Waits until the BlueGreen reaches one of `phases` and returns its status. */
