@@ -168,12 +168,10 @@ describe("Canary resilience", () => {
       );
       await eventually("back at 100/0", () => expect(weights.weights.at(-1)).toBe(0));
       expect(weights.weights).toEqual([0, 10, 20, 30, 0]);
-      const events = await testbedKubeConfig()
-        .makeApiClient(CoreV1Api)
-        .listNamespacedEvent({
-          namespace: n,
-          fieldSelector: "involvedObject.name=unrouted,reason=RoutingReapplied",
-        });
+      const events = await testbedKubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({
+        namespace: n,
+        fieldSelector: "involvedObject.name=unrouted,reason=RoutingReapplied",
+      });
       expect(events.items.map((e) => e.message)).toEqual([expect.stringMatching(/canary weight 20%/)]);
     } finally {
       await weights.stop();
