@@ -229,6 +229,8 @@ export function canaryKind(
         // Informational: never awaited, so a slow receiver cannot hold a rollout.
         void callWebhooks(spec.analysis.webhooks, [action.webhookType], {
           ...payload(obj),
+          phase: action.phase,
+          canaryWeight: action.canaryWeight,
           message: action.message,
         });
         continue;

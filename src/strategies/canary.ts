@@ -147,6 +147,16 @@ function setCondition(status: Status, ready: boolean, r: Reason, now: Date, gene
   };
 }
 
+/** An informational webhook call that describes the decided status. */
+function informational(status: Status, webhookType: WebhookType) {
+  return {
+    type: "CallWebhooks" as const,
+    webhookType,
+    phase: status.phase ?? "Initializing",
+    canaryWeight: status.canaryWeight ?? 0,
+  };
+}
+
 /** Builds the decision for a status: routing and scale always, plus extra actions. */
 function decision(
   spec: CanarySpec,
@@ -182,7 +192,7 @@ function decision(
       message: r.message,
     });
     if (spec.analysis.webhooks.some((w) => w.type === "event")) {
-      actions.push({ type: "CallWebhooks", webhookType: "event", message: `${r.reason}: ${r.message}` });
+      actions.push({ ...informational(status, "event"), message: `${r.reason}: ${r.message}` });
     }
     if (status.phase !== previous.phase) {
       actions.push({ type: "Notify", severity: warning ? "error" : "info", message: r.message });
@@ -192,7 +202,7 @@ function decision(
     actions.push({ type: "SetFinalizer", present: spec.revertOnDeletion });
   }
   if (status.phase === "Succeeded" && previous.phase !== "Succeeded") {
-    actions.push({ type: "CallWebhooks", webhookType: "post-rollout", message: r.message });
+    actions.push({ ...informational(status, "post-rollout"), message: r.message });
   }
   if (r.requeueMs !== undefined) actions.push({ type: "RequeueAfter", ms: r.requeueMs });
   return { status, actions, reason: r.message };

@@ -77,8 +77,11 @@ export type CanaryAction =
   | { type: "SetFinalizer"; present: boolean }
   /** Point the apex Service at the target's pods and stop owning it, so it outlives the rollout. */
   | { type: "ReleaseApexService" }
-  /** Call the informational webhooks of a type (post-rollout, event), without waiting on them. */
-  | { type: "CallWebhooks"; webhookType: WebhookType; message: string };
+  /**
+   * Call the informational webhooks of a type (post-rollout, event), without waiting on them;
+   * `phase` and `canaryWeight` are the decided status's, not the one the decision started from.
+   */
+  | { type: "CallWebhooks"; webhookType: WebhookType; phase: string; canaryWeight: number; message: string };
 
 /** Everything a Canary decision may ask for. */
 export type Action = CanaryAction | EngineAction;

@@ -69,6 +69,7 @@ describe("Canary webhooks", () => {
     expect(first("pre-rollout")).toBeLessThan(first("rollout"));
     expect(first("rollout")).toBeLessThan(first("confirm-promotion"));
     expect(first("confirm-promotion")).toBeLessThan(first("post-rollout"));
+    expect(receiver.callsTo("/gated/post-rollout")[0]?.body).toMatchObject({ phase: "Succeeded" });
     expect(receiver.callsTo("/gated/confirm-traffic-increase").length).toBeGreaterThan(0);
     expect(receiver.callsTo("/gated/pre-rollout")[0]?.body).toMatchObject({
       name: "gated",

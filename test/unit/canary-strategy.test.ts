@@ -731,12 +731,13 @@ describe("Canary revertOnDeletion", () => {
     ]);
   });
 
-  it("calls post-rollout hooks once, on success", () => {
+  it("calls post-rollout hooks once, on success, describing the Succeeded status", () => {
     const w = world();
     const init = initialised(spec(), w);
     w.targetHash = "v2";
     let status = init;
     const posts: number[] = [];
+    const calls: Action[] = [];
     for (let i = 0; i < 30; i++) {
       const d = decideCanary(
         spec(),
@@ -745,11 +746,15 @@ describe("Canary revertOnDeletion", () => {
       );
       act(w, d.actions);
       status = d.status;
-      if (d.actions.some((a) => a.type === "CallWebhooks" && a.webhookType === "post-rollout")) posts.push(i);
+      const post = d.actions.filter((a) => a.type === "CallWebhooks" && a.webhookType === "post-rollout");
+      if (post.length > 0) posts.push(i);
+      calls.push(...post);
       w.now += 5000;
     }
     expect(status.phase).toBe("Succeeded");
     expect(posts).toHaveLength(1);
+    // The payload describes where the rollout is now, not the Finalising status it came from.
+    expect(calls).toEqual([expect.objectContaining({ phase: "Succeeded", canaryWeight: 0 })]);
   });
 });
 
