@@ -42,6 +42,18 @@ export const AlertProviderSpec = z.object({
   timeout: Duration.default("10s").describe(
     "Longest one delivery attempt may take, answer included; a slower attempt counts as failed and is retried.",
   ),
+  allowedNamespaces: z
+    .array(
+      z
+        .string()
+        .regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/, "a namespace name, or * for every namespace")
+        .max(63),
+    )
+    .max(256)
+    .optional()
+    .describe(
+      "Namespaces besides the provider's own whose rollouts may send to it (`*`: every namespace). Unset: only rollouts in its own namespace, so a team cannot post to another team's channel by naming its provider. The controller's --default-alert-provider is always allowed.",
+    ),
   rateLimit: z
     .number()
     .int()

@@ -32,6 +32,13 @@ export interface DefaultProvider {
   severity?: Severity;
 }
 
+/** A provider to send to, and the namespace of the rollout that asked (none for the default provider). */
+interface Target {
+  namespace: string;
+  name: string;
+  from?: string;
+}
+
 /** Delivery tuning shared by every provider's queue. */
 export type DeliveryTuning = Pick<
   DeliveryOptions,
@@ -71,7 +78,7 @@ export class Notifier {
       }
       const previous = this.#chains.get(key) ?? Promise.resolve();
       const next = previous
-        .then(() => this.#route(key, ref.namespace, ref.name, n))
+        .then(() => this.#route(key, ref, n))
         .catch(() => this.#log.error({ provider: key, id: n.id }, "notification routing failed"));
       this.#chains.set(key, next);
       void next.finally(() => {
@@ -99,22 +106,29 @@ export class Notifier {
     await Promise.all([...this.#queues.values()].map((q) => q.shutdown(left)));
   }
 
-  /** Provider key -> reference, for the routes `n` passes; each provider once. */
-  #targets(n: Notification, alerts: readonly AlertRoute[]): Map<string, { namespace: string; name: string }> {
-    const out = new Map<string, { namespace: string; name: string }>();
-    const add = (namespace: string, name: string, minimum: Severity | undefined) => {
-      if (atLeast(n.severity, minimum ?? "info")) out.set(`${namespace}/${name}`, { namespace, name });
+  /**
+   * Provider key -> reference, for the routes `n` passes; each provider once. `from` is the
+   * rollout's namespace, which the provider must accept; the operator's default provider has none.
+   */
+  #targets(n: Notification, alerts: readonly AlertRoute[]): Map<string, Target> {
+    const out = new Map<string, Target>();
+    const add = (target: Target, minimum: Severity | undefined) => {
+      if (atLeast(n.severity, minimum ?? "info")) out.set(`${target.namespace}/${target.name}`, target);
     };
     for (const alert of alerts) {
-      add(alert.providerRef.namespace ?? n.namespace, alert.providerRef.name, alert.severity);
+      const namespace = alert.providerRef.namespace ?? n.namespace;
+      add({ namespace, name: alert.providerRef.name, from: n.namespace }, alert.severity);
     }
+    // Last, so a provider that is also the default is sent to as the default.
     const fallback = this.#options.defaultProvider;
-    if (fallback !== undefined) add(fallback.namespace, fallback.name, fallback.severity);
+    if (fallback !== undefined)
+      add({ namespace: fallback.namespace, name: fallback.name }, fallback.severity);
     return out;
   }
 
-  async #route(key: string, namespace: string, name: string, n: Notification): Promise<void> {
-    const resolution = await resolveProvider(this.#options.lookup, namespace, name);
+  async #route(key: string, target: Target, n: Notification): Promise<void> {
+    const { namespace, name, from } = target;
+    const resolution = await resolveProvider(this.#options.lookup, namespace, name, from);
     if (!resolution.ok) {
       notificationsFailed.inc({ provider: key, reason: "config" });
       this.#log.warn(

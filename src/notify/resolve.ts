@@ -8,11 +8,15 @@ import type { ProviderConfig } from "./provider.ts";
 /** A resolved provider, or why it cannot be used (safe to log). */
 export type Resolution = { ok: true; provider: ProviderConfig } | { ok: false; reason: string };
 
-/** Reads AlertProvider `namespace/name` and its Secret through `lookup`. Never throws. */
+/**
+ * Reads AlertProvider `namespace/name` and its Secret through `lookup`, for a rollout in
+ * namespace `from` (undefined: the operator's default provider, always allowed). Never throws.
+ */
 export async function resolveProvider(
   lookup: AlertProviderLookup,
   namespace: string,
   name: string,
+  from?: string,
 ): Promise<Resolution> {
   const key = `${namespace}/${name}`;
   try {
@@ -24,6 +28,15 @@ export async function resolveProvider(
       return { ok: false, reason: `AlertProvider ${key} is invalid: ${issues.join("; ")}` };
     }
     const spec = parsed.data;
+    if (from !== undefined && from !== namespace) {
+      const allowed = spec.allowedNamespaces ?? [];
+      if (!allowed.includes("*") && !allowed.includes(from)) {
+        return {
+          ok: false,
+          reason: `AlertProvider ${key} does not accept rollouts from namespace ${from} (its spec.allowedNamespaces)`,
+        };
+      }
+    }
     const secretName = `${namespace}/${spec.secretRef.name}`;
     const secret = await lookup.secret(namespace, spec.secretRef.name);
     if (secret === undefined)

@@ -44,6 +44,12 @@ describe("AlertProviderSpec", () => {
     expect(issues({ type: "discord", secretRef: { name: "s" }, username: "x".repeat(81) })).toEqual([
       "username",
     ]);
+    expect(issues({ type: "slack", secretRef: { name: "s" }, allowedNamespaces: ["Team_A"] })).toEqual([
+      "allowedNamespaces.0",
+    ]);
+    expect(issues({ type: "slack", secretRef: { name: "s" }, allowedNamespaces: ["team-a", "*"] })).toEqual(
+      [],
+    );
   });
 
   it("has no field for the address or token: they live in the Secret", () => {
@@ -81,6 +87,7 @@ describe("the AlertProvider kind", () => {
     };
     const fields = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties ?? {};
     expect(Object.keys(fields).sort()).toEqual([
+      "allowedNamespaces",
       "channel",
       "rateLimit",
       "secretRef",

@@ -102,15 +102,70 @@ describe("routing", () => {
     expect(got).toEqual({ "/team": ["w1", "e1"], "/platform": ["e1", "e2"] });
   });
 
-  it("resolves a providerRef in another namespace there, Secret included", async () => {
+  /** Provider `chat` in namespace shared-N, accepting rollouts from `allowedNamespaces`. */
+  function shared(host: string, allowedNamespaces?: string[]) {
+    const objects = providers(`shared-${run}`, host, ["chat"]);
+    const chat = objects.alertProviders[`shared-${run}/chat`];
+    return { ...objects, alertProviders: { [`shared-${run}/chat`]: { ...chat, allowedNamespaces } } };
+  }
+
+  it("resolves a providerRef in another namespace there, Secret included, when that provider allows it", async () => {
     const host = `r${run}.example.com`;
     const got = receiver(host);
-    const notifier = new Notifier({ lookup: staticLookup(providers(`shared-${run}`, host, ["chat"])) });
+    const notifier = new Notifier({ lookup: staticLookup(shared(host, ["other", `app-${run}`])) });
     notifier.notify(notification(`app-${run}`, "info", "x1"), [
       { providerRef: { name: "chat", namespace: `shared-${run}` } },
     ]);
     await notifier.idle();
     expect(got).toEqual({ "/chat": ["x1"] });
+  });
+
+  it("allowedNamespaces * accepts every namespace", async () => {
+    const host = `r${run}.example.com`;
+    const got = receiver(host);
+    const notifier = new Notifier({ lookup: staticLookup(shared(host, ["*"])) });
+    for (const ns of ["a", "b"]) {
+      notifier.notify(notification(`${ns}-${run}`, "info", ns), [
+        { providerRef: { name: "chat", namespace: `shared-${run}` } },
+      ]);
+    }
+    await notifier.idle();
+    expect(got).toEqual({ "/chat": ["a", "b"] });
+  });
+
+  it("refuses a rollout from a namespace the provider does not list, and says which field decides", async () => {
+    const host = `r${run}.example.com`;
+    const got = receiver(host);
+    const lines: string[] = [];
+    const notifier = new Notifier({
+      lookup: staticLookup(shared(host, ["someone-else"])),
+      logger: pino({ level: "info" }, { write: (line: string) => void lines.push(line) }),
+    });
+    const ref = { providerRef: { name: "chat", namespace: `shared-${run}` } };
+    notifier.notify(notification(`app-${run}`, "error", "listed-elsewhere"), [ref]);
+    const unset = new Notifier({ lookup: staticLookup(shared(host)), logger: pino({ level: "silent" }) });
+    unset.notify(notification(`app-${run}`, "error", "unset"), [ref]);
+    await Promise.all([notifier.idle(), unset.idle()]);
+    expect(got).toEqual({});
+    expect(await count(notificationsFailed, { provider: `shared-${run}/chat`, reason: "config" })).toBe(2);
+    expect(lines.join("\n")).toContain(
+      `AlertProvider shared-${run}/chat does not accept rollouts from namespace app-${run} (its spec.allowedNamespaces)`,
+    );
+  });
+
+  it("the operator's default provider in another namespace needs no allowedNamespaces", async () => {
+    const host = `r${run}.example.com`;
+    const got = receiver(host);
+    const notifier = new Notifier({
+      lookup: staticLookup(shared(host)),
+      defaultProvider: { namespace: `shared-${run}`, name: "chat" },
+    });
+    // Also referenced by the rollout: sent once, as the default.
+    notifier.notify(notification(`app-${run}`, "info", "d1"), [
+      { providerRef: { name: "chat", namespace: `shared-${run}` } },
+    ]);
+    await notifier.idle();
+    expect(got).toEqual({ "/chat": ["d1"] });
   });
 
   it("keeps each provider's messages in order even when lookups answer out of order", async () => {
