@@ -147,6 +147,12 @@ describe("examples/", () => {
       ].sort(),
     );
     const covered = new Set<string>();
+    // They run side by side in one namespace: two examples with a Deployment of the same
+    // name would be two rollouts fighting over one workload and its VirtualService.
+    const deployments = examples.flatMap((e) =>
+      e.objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata?.name),
+    );
+    expect(new Set(deployments).size, `Deployment names ${deployments.join(", ")}`).toBe(deployments.length);
     for (const example of examples) {
       expect(example.text.startsWith("# "), `${example.file} starts with a comment`).toBe(true);
       expect(example.text.split("\napiVersion:")[0], `${example.file} says when to use it`).toMatch(
