@@ -11,6 +11,7 @@ import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
 import { templateLookup } from "./analysis/template-lookup.ts";
 import { readManualAction } from "./manual-actions.ts";
+import { otherController } from "./owner.ts";
 import type { RolloutKind, RolloutObject } from "./reconciler.ts";
 import {
   adoptedHttpRoutes,
@@ -116,10 +117,32 @@ export function canaryKind(
       windowOpen: windowOpen(spec.window, now),
       deleting: obj.metadata?.deletionTimestamp !== undefined,
       routingProblem: adoptedRoutingProblem(ns, spec),
+      conflict: conflict(obj, spec),
       routingApplied: routingApplied(obj, spec, routingFor(spec, status)),
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
+  }
+
+  /** Which object Wren would write already belongs to another rollout, and whose it is. */
+  function conflict(obj: CanaryObject, spec: CanarySpec): string | undefined {
+    const ns = namespaceOf(obj);
+    const names = canaryServiceNames(spec);
+    const primary = primaryName(spec.targetRef.name);
+    const written: [string, KubernetesObject | undefined][] = [
+      [`Deployment ${ns}/${primary}`, cache.deployments.get(ns, primary)],
+      ...[names.apex, names.primary, names.canary].map((n): [string, KubernetesObject | undefined] => [
+        `Service ${ns}/${n}`,
+        cache.services.get(ns, n),
+      ]),
+    ];
+    if (!spec.service.virtualServiceRef)
+      written.push([`VirtualService ${ns}/${names.apex}`, cache.virtualServices.get(ns, names.apex)]);
+    for (const [what, live] of written) {
+      const other = otherController(live, obj);
+      if (other) return `spec.targetRef.name: ${what} is managed by ${other}; one rollout per Deployment`;
+    }
+    return undefined;
   }
 
   /** Why the adopted VirtualService cannot be managed (missing, or lacking a named route), if so. */

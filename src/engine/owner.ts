@@ -12,3 +12,16 @@ export function ownerReference(owner: KubernetesObject): V1OwnerReference {
     blockOwnerDeletion: true,
   };
 }
+
+/**
+ * "Kind name" of the object that controls `live`, when that is not `owner`: another
+ * rollout already manages what `owner` would write, and writing it would start a fight.
+ */
+export function otherController(
+  live: KubernetesObject | undefined,
+  owner: KubernetesObject,
+): string | undefined {
+  const ref = live?.metadata?.ownerReferences?.find((r) => r.controller === true);
+  if (ref === undefined || ref.uid === owner.metadata?.uid) return undefined;
+  return `${ref.kind} ${ref.name}`;
+}

@@ -34,6 +34,8 @@ export interface BlueGreenObservations {
    * writing it. Undefined when the status records no routing yet (or it was not observed).
    */
   routingApplied?: boolean;
+  /** An object this BlueGreen would write is already managed by another rollout (which, and what). */
+  conflict?: string;
 }
 
 /** Desired routing of the apex host. */
@@ -945,6 +947,15 @@ export function decideBlueGreen(spec: BlueGreenSpec, status: Status, obs: BlueGr
       actions: [],
       reason: "suspended",
     };
+  }
+  if (obs.conflict) {
+    // Writing would start a fight with the rollout that has these objects: touch nothing, say so once.
+    const previous = status.conditions?.find((c) => c.type === "Ready");
+    const r = { reason: "ResourceConflict", message: obs.conflict };
+    const actions: Action[] = [{ type: "RequeueAfter", ms: idle }];
+    if (previous?.reason !== r.reason || previous.message !== r.message)
+      actions.unshift({ type: "Event", eventType: "Warning", ...r });
+    return { status: setCondition(status, false, r, obs.now, obs.generation), actions, reason: r.message };
   }
   if (!obs.target.exists) {
     return decision(spec, status, { ...status, phase: phase ?? "Initializing" }, obs, {

@@ -40,6 +40,8 @@ export interface CanaryObservations {
    * (a controller stopped between recording a step and writing it).
    */
   routingApplied?: boolean;
+  /** An object this Canary would write is already managed by another rollout (which, and what). */
+  conflict?: string;
 }
 
 /** What the reconciler must observe before deciding: analysis and which webhook gates. */
@@ -638,6 +640,22 @@ function reapplyStep(spec: CanarySpec, previous: Status, status: Status, obs: Ca
   });
 }
 
+/**
+ * Another rollout manages what this one would write: touch nothing (writing would start
+ * a fight over the same objects, each undoing the other), say so once, and look again later.
+ * Its finalizer goes, so deleting the Canary that lost is never blocked.
+ */
+function heldByConflict(status: Status, obs: CanaryObservations, message: string): Decision<Status> {
+  const previous = status.conditions?.find((c) => c.type === "Ready");
+  const r = { reason: "ResourceConflict", message };
+  const actions: Action[] = [{ type: "RequeueAfter", ms: idle }];
+  if (previous?.reason !== r.reason || previous.message !== r.message) {
+    actions.unshift({ type: "Event", eventType: "Warning", ...r });
+  }
+  if (obs.finalizer) actions.unshift({ type: "SetFinalizer", present: false });
+  return { status: setCondition(status, false, r, obs.now, obs.generation), actions, reason: r.message };
+}
+
 /** The Canary state machine. */
 export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObservations): Decision<Status> {
   const phase = status.phase;
@@ -654,6 +672,7 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
       reason: "suspended",
     };
   }
+  if (obs.conflict) return heldByConflict(status, obs, obs.conflict);
   if (obs.deleting) return revertOnDeletion(spec, status, obs);
   if (obs.routingProblem) {
     // Nothing can move safely while the routes to move are missing: hold everything, say why.

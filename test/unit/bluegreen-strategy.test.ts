@@ -310,6 +310,41 @@ describe("BlueGreen initialisation", () => {
   });
 });
 
+describe("BlueGreen whose objects another rollout manages", () => {
+  const conflict =
+    "spec.targetRef.name: VirtualService shop/shop is managed by Canary shop; one rollout per Deployment";
+
+  it("creates and routes nothing, says once which object and whose, and starts once it is gone", () => {
+    const w = world();
+    const d = decideBlueGreen(spec(), {}, observe(w, { conflict }));
+    expect(clusterActions(d.actions)).toEqual([]);
+    expect(ready(d.status)).toMatchObject({ status: "False", reason: "ResourceConflict", message: conflict });
+    expect(d.actions).toContainEqual({
+      type: "Event",
+      eventType: "Warning",
+      reason: "ResourceConflict",
+      message: conflict,
+    });
+    const again = decideBlueGreen(spec(), d.status, observe(w, { conflict }));
+    expect(again.actions.map((a) => a.type)).toEqual(["RequeueAfter"]);
+    const free = decideBlueGreen(spec(), again.status, observe(w));
+    expect(clusterActions(free.actions).length).toBeGreaterThan(0);
+    expect(ready(free.status)?.reason).not.toBe("ResourceConflict");
+  });
+
+  it("holds a release mid-switch without moving traffic", () => {
+    const s = spec();
+    const w = world();
+    const init = initialised(s, w);
+    w.targetHash = "v2";
+    const switching = run(s, init, w, { until: ["Switching"] }).status;
+    const d = decideBlueGreen(s, switching, observe(w, { conflict }));
+    expect(clusterActions(d.actions)).toEqual([]);
+    expect(d.status.canaryWeight).toBe(switching.canaryWeight);
+    expect(d.status.phase).toBe("Switching");
+  });
+});
+
 describe("BlueGreen release", () => {
   it("deploys the candidate, previews it, analyses, switches 10% then 100%, and keeps the old colour for scaleDownDelay", () => {
     const s = spec();

@@ -864,3 +864,43 @@ describe("Canary with an adopted VirtualService that is not there", () => {
     expect(again.actions.map((a) => a.type)).toEqual(["RequeueAfter"]);
   });
 });
+
+describe("Canary whose objects another rollout manages", () => {
+  const conflict =
+    "spec.targetRef.name: VirtualService shop/checkout is managed by BlueGreen checkout; one rollout per Deployment";
+
+  it("creates nothing, routes nothing, and says once which object and whose", () => {
+    const w = world();
+    const d = decideCanary(spec(), {}, observe(w, { conflict }));
+    expect(d.status.phase).toBeUndefined();
+    expect(d.status.conditions?.[0]).toMatchObject({
+      status: "False",
+      reason: "ResourceConflict",
+      message: conflict,
+    });
+    expect(d.actions).toEqual([
+      { type: "Event", eventType: "Warning", reason: "ResourceConflict", message: conflict },
+      { type: "RequeueAfter", ms: 30_000 },
+    ]);
+    const again = decideCanary(spec(), d.status, observe(w, { conflict }));
+    expect(again.actions.map((a) => a.type)).toEqual(["RequeueAfter"]);
+  });
+
+  it("holds a running release where it is, and lets go of its finalizer so it can be deleted", () => {
+    const w = world({ primaryHash: "v1", targetHash: "v2" });
+    const status: CanaryStatus = { phase: "Progressing", canaryWeight: 20, lastAppliedSpec: "v2" };
+    const s = spec({}, { revertOnDeletion: true });
+    const d = decideCanary(s, status, observe(w, { conflict, finalizer: true, deleting: true }));
+    expect(d.status.canaryWeight).toBe(20);
+    expect(d.actions.map((a) => a.type)).toEqual(["SetFinalizer", "Event", "RequeueAfter"]);
+    expect(d.actions[0]).toEqual({ type: "SetFinalizer", present: false });
+  });
+
+  it("starts once the other rollout is gone", () => {
+    const w = world();
+    const held = decideCanary(spec(), {}, observe(w, { conflict }));
+    const d = decideCanary(spec(), held.status, observe(w));
+    expect(d.status.phase).toBe("Initializing");
+    expect(d.actions.map((a) => a.type)).toContain("PromoteSpec");
+  });
+});
