@@ -142,6 +142,9 @@ export function migrationKind(
             services: plan.validate.services,
             validation: phase.validation,
             range: plan.validate.range,
+            ...(plan.validate.routedSince !== undefined
+              ? { routedForMs: now.getTime() - Date.parse(plan.validate.routedSince) }
+              : {}),
           })
         : undefined;
     const manual = readManualAction(obj.metadata?.annotations);

@@ -19,6 +19,8 @@ export interface ValidationRequest {
   validation: MigrationValidation;
   /** Range of every query. */
   range: string;
+  /** How long the phase's routes have sent requests to the services; unknown when undefined. */
+  routedForMs?: number;
 }
 
 type Check = { metric: ServiceMetric; check: MetricCheck };
@@ -119,8 +121,9 @@ function enoughRequests(request: ValidationRequest, result: CheckResult, count: 
 }
 
 /**
- * No request counted. Without mesh data for the namespace over the range that
- * means "unknown" (Unavailable); with it, no request reached the service (Fail).
+ * No request counted. Before the routes have been in place for the whole range, or
+ * without mesh data for the namespace over it, that means "unknown" (Unavailable);
+ * otherwise no request reached the service (Fail).
  */
 async function zeroThroughput(
   request: ValidationRequest,
@@ -128,6 +131,15 @@ async function zeroThroughput(
   check: MetricCheck,
   meshData: Promise<QueryOutcome> | undefined,
 ): Promise<CheckResult> {
+  const routedFor = request.routedForMs;
+  if (routedFor !== undefined && routedFor < durationMs(request.range)) {
+    // Most of the range predates the routes, and a new series shows only after two scrapes:
+    // zero says nothing yet. Held as Unavailable, never a pass, until the range is all routed.
+    return unavailable(
+      check,
+      `no requests counted yet: the routes to Service ${service} have been in place for ${Math.round(routedFor / 1000)}s, less than the ${request.range} the check reads`,
+    );
+  }
   const mesh = await meshData;
   if (mesh?.kind !== "value") {
     return unavailable(

@@ -50,7 +50,8 @@ export type MigrationAction = { type: "SetRouting"; routing: MigrationRouting };
 /** What the reconciler must observe before deciding. */
 export interface MigrationPlan {
   /** Validate these services of the active phase, over `range`. */
-  validate?: { phase: string; services: string[]; range: string };
+  /** `routedSince`: when the phase's routes began (its startTime), to tell "none yet" from "none". */
+  validate?: { phase: string; services: string[]; range: string; routedSince?: string };
 }
 
 type Status = MigrationStatus;
@@ -127,7 +128,12 @@ export function planMigration(spec: MigrationSpec, status: Status, now: Date): M
     .filter((s) => s.percent > 0)
     .map((s) => s.service);
   return {
-    validate: { phase: ps.name, services, range: ps.validation.range ?? ps.validation.interval },
+    validate: {
+      phase: ps.name,
+      services,
+      range: ps.validation.range ?? ps.validation.interval,
+      ...(p.startTime !== undefined ? { routedSince: p.startTime } : {}),
+    },
   };
 }
 

@@ -154,12 +154,17 @@ describe("starting", () => {
     expect(ready(d.status)?.message).toContain("x-migration-phase: orders");
   });
 
-  it("asks for no validation before the interval has passed, then for the services with a share", () => {
+  it("asks for no validation before the interval has passed, then for the services with a share, since the phase began", () => {
     const s = spec();
     const started = step(s, {}, { now: t0 }).status;
     expect(planMigration(s, started, new Date(t0 + 9_999))).toEqual({});
     expect(planMigration(s, started, new Date(t0 + 10_000))).toEqual({
-      validate: { phase: "orders", services: ["orders"], range: "10s" },
+      validate: {
+        phase: "orders",
+        services: ["orders"],
+        range: "10s",
+        routedSince: new Date(t0).toISOString(),
+      },
     });
   });
 

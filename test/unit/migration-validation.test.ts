@@ -125,6 +125,20 @@ describe("validateServices", () => {
     ]);
   });
 
+  it("holds 0 requests/s as Unavailable until the routes have been in place for the whole range, then fails it", async () => {
+    const noData: QueryOutcome = { kind: "no-data", message: "the query returned NaN" };
+    const p = provider(byMetric(noData, noData, value(0)));
+    const request = { provider: p, namespace: "shop", services: ["orders"], validation, range: "1m" };
+    const throughput = async (routedForMs: number) =>
+      (await validateServices({ ...request, routedForMs }))[0]?.checks.find((c) => c.name === "throughput");
+    const early = await throughput(9_000);
+    expect(early).toMatchObject({ verdict: "Unavailable" });
+    expect(early?.message).toMatch(
+      /no requests counted yet: the routes to Service orders have been in place for 9s, less than the 1m/,
+    );
+    expect(await throughput(60_000)).toMatchObject({ verdict: "Fail", value: 0 });
+  });
+
   it("never passes errorRate or p99Latency on fewer than minRequests requests; a failure still fails", async () => {
     const few = value(4);
     const passing = provider(byMetric(value(0), value(80), value(0.4), value(120), few));
