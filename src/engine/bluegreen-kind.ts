@@ -1,5 +1,5 @@
 // The BlueGreen kind's observe and act adapters around the pure BlueGreen strategy.
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   type BlueGreenSpec,
   type BlueGreenStatus,
@@ -24,7 +24,7 @@ import type { MetricsProvider } from "./analysis/prometheus.ts";
 import { templateLookup } from "./analysis/template-lookup.ts";
 import type { ClusterCache } from "./canary-kind.ts";
 import { readManualAction } from "./manual-actions.ts";
-import { otherController } from "./owner.ts";
+import { managedElsewhere, type Written } from "./owner.ts";
 import type { RolloutKind, RolloutObject } from "./reconciler.ts";
 import {
   apexService,
@@ -129,22 +129,17 @@ export function blueGreenKind(
   function conflict(obj: BlueGreenObject, spec: BlueGreenSpec): string | undefined {
     const ns = obj.metadata?.namespace ?? "";
     const names = blueGreenServiceNames(spec);
-    const written: [string, KubernetesObject | undefined][] = [
-      ...(["blue", "green"] as const).map((c): [string, KubernetesObject | undefined] => {
+    const written: Written[] = [
+      ...(["blue", "green"] as const).map((c): Written => {
         const name = colourName(spec.targetRef.name, c);
         return [`Deployment ${ns}/${name}`, cache.deployments.get(ns, name)];
       }),
-      ...[names.apex, names.blue, names.green].map((n): [string, KubernetesObject | undefined] => [
-        `Service ${ns}/${n}`,
-        cache.services.get(ns, n),
-      ]),
+      ...[names.apex, names.blue, names.green].map(
+        (n): Written => [`Service ${ns}/${n}`, cache.services.get(ns, n)],
+      ),
       [`VirtualService ${ns}/${names.apex}`, cache.virtualServices.get(ns, names.apex)],
     ];
-    for (const [what, live] of written) {
-      const other = otherController(live, obj);
-      if (other) return `spec.targetRef.name: ${what} is managed by ${other}; one rollout per Deployment`;
-    }
-    return undefined;
+    return managedElsewhere(written, obj);
   }
 
   /**

@@ -11,7 +11,7 @@ import { runChecks, type TemplateRef } from "./analysis/analyse.ts";
 import type { MetricsProvider } from "./analysis/prometheus.ts";
 import { templateLookup } from "./analysis/template-lookup.ts";
 import { readManualAction } from "./manual-actions.ts";
-import { otherController } from "./owner.ts";
+import { managedElsewhere, type Written } from "./owner.ts";
 import type { RolloutKind, RolloutObject } from "./reconciler.ts";
 import {
   adoptedHttpRoutes,
@@ -68,7 +68,8 @@ export function canaryKind(
     const primary = cache.deployments.get(ns, primaryName(spec.targetRef.name));
     // Hashing the pod template is the costliest part of observing; do it once.
     const targetObservation = observeDeployment(target);
-    const plan = planCanary(spec, status, now);
+    const applied = routingApplied(obj, spec, routingFor(spec, status));
+    const plan = planCanary(spec, status, now, applied);
     const names = canaryServiceNames(spec);
     const templates = (ref: TemplateRef) => validTemplate(ref.namespace ?? ns, ref.name);
     const [checks, webhooks] = await Promise.all([
@@ -118,7 +119,7 @@ export function canaryKind(
       deleting: obj.metadata?.deletionTimestamp !== undefined,
       routingProblem: adoptedRoutingProblem(ns, spec),
       conflict: conflict(obj, spec),
-      routingApplied: routingApplied(obj, spec, routingFor(spec, status)),
+      routingApplied: applied,
       finalizer: obj.metadata?.finalizers?.includes(finalizer) ?? false,
     };
     return observations;
@@ -129,20 +130,15 @@ export function canaryKind(
     const ns = namespaceOf(obj);
     const names = canaryServiceNames(spec);
     const primary = primaryName(spec.targetRef.name);
-    const written: [string, KubernetesObject | undefined][] = [
+    const written: Written[] = [
       [`Deployment ${ns}/${primary}`, cache.deployments.get(ns, primary)],
-      ...[names.apex, names.primary, names.canary].map((n): [string, KubernetesObject | undefined] => [
-        `Service ${ns}/${n}`,
-        cache.services.get(ns, n),
-      ]),
+      ...[names.apex, names.primary, names.canary].map(
+        (n): Written => [`Service ${ns}/${n}`, cache.services.get(ns, n)],
+      ),
     ];
     if (!spec.service.virtualServiceRef)
       written.push([`VirtualService ${ns}/${names.apex}`, cache.virtualServices.get(ns, names.apex)]);
-    for (const [what, live] of written) {
-      const other = otherController(live, obj);
-      if (other) return `spec.targetRef.name: ${what} is managed by ${other}; one rollout per Deployment`;
-    }
-    return undefined;
+    return managedElsewhere(written, obj);
   }
 
   /** Why the adopted VirtualService cannot be managed (missing, or lacking a named route), if so. */

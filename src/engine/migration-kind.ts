@@ -132,7 +132,8 @@ export function migrationKind(
   ): Promise<MigrationObservations> {
     const ns = obj.metadata?.namespace ?? "";
     const problems = specProblems(obj, spec);
-    const plan = planMigration(spec, status, now);
+    const applied = routingApplied(obj, spec, status);
+    const plan = planMigration(spec, status, now, applied);
     const phase = spec.phases.find((p) => p.name === plan.validate?.phase);
     const validation =
       plan.validate && phase && problems.length === 0
@@ -160,7 +161,7 @@ export function migrationKind(
       specProblems: problems,
       validation,
       manualAction: manual.action,
-      routingApplied: routingApplied(obj, spec, status),
+      routingApplied: applied,
     };
   }
 

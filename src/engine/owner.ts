@@ -13,15 +13,19 @@ export function ownerReference(owner: KubernetesObject): V1OwnerReference {
   };
 }
 
+/** An object a rollout would write, as "Kind namespace/name", and its live copy if any. */
+export type Written = [what: string, live: KubernetesObject | undefined];
+
 /**
- * "Kind name" of the object that controls `live`, when that is not `owner`: another
- * rollout already manages what `owner` would write, and writing it would start a fight.
+ * Why `owner` must not write: the first of `written` that another rollout controls,
+ * named with its controller. Writing it would start a fight, each undoing the other.
  */
-export function otherController(
-  live: KubernetesObject | undefined,
-  owner: KubernetesObject,
-): string | undefined {
-  const ref = live?.metadata?.ownerReferences?.find((r) => r.controller === true);
-  if (ref === undefined || ref.uid === owner.metadata?.uid) return undefined;
-  return `${ref.kind} ${ref.name}`;
+export function managedElsewhere(written: readonly Written[], owner: KubernetesObject): string | undefined {
+  for (const [what, live] of written) {
+    const ref = live?.metadata?.ownerReferences?.find((r) => r.controller === true);
+    if (ref !== undefined && ref.uid !== owner.metadata?.uid) {
+      return `spec.targetRef.name: ${what} is managed by ${ref.kind} ${ref.name}; one rollout per Deployment`;
+    }
+  }
+  return undefined;
 }

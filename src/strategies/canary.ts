@@ -112,15 +112,25 @@ function stepDue(spec: CanarySpec, status: Status, now: Date): boolean {
   return elapsed(status.lastStepTime, now) >= durationMs(spec.analysis.interval);
 }
 
-/** Which observations the next decision needs. Pure, so tests and the reconciler agree. */
-export function planCanary(spec: CanarySpec, status: Status, now: Date): CanaryPlan {
+/**
+ * Which observations the next decision needs. Pure, so tests and the reconciler agree.
+ * A due round whose routing never reached the VirtualService is routed again, not
+ * analysed: no checks and no gates of the round (`routingApplied` false).
+ */
+export function planCanary(
+  spec: CanarySpec,
+  status: Status,
+  now: Date,
+  routingApplied?: boolean,
+): CanaryPlan {
   const gates: WebhookType[] = [];
   const phase = status.phase;
   if (spec.suspend) return { analyse: false, gates };
   if (phase === "Waiting") gates.push("confirm-rollout");
   if (phase === "Progressing" && (status.stepIndex ?? 0) === 0 && !status.preRolloutPassed)
     gates.push("pre-rollout");
-  const due = phase !== undefined && progressing.has(phase) && stepDue(spec, status, now);
+  const due =
+    phase !== undefined && progressing.has(phase) && stepDue(spec, status, now) && routingApplied !== false;
   if (due && !spec.skipAnalysis) gates.push("rollout", "rollback");
   // Ask the gate of the move this round can make: the next step, or promotion after the last one.
   const lastStep = isABTesting(spec)
@@ -640,19 +650,14 @@ function reapplyStep(spec: CanarySpec, previous: Status, status: Status, obs: Ca
   });
 }
 
-/**
- * Another rollout manages what this one would write: touch nothing (writing would start
- * a fight over the same objects, each undoing the other), say so once, and look again later.
- * Its finalizer goes, so deleting the Canary that lost is never blocked.
- */
-function heldByConflict(status: Status, obs: CanaryObservations, message: string): Decision<Status> {
+/** Touches nothing, says why once (a Warning Event when the reason or message is new), looks again later. */
+function hold(status: Status, obs: CanaryObservations, r: Reason, first: Action[] = []): Decision<Status> {
   const previous = status.conditions?.find((c) => c.type === "Ready");
-  const r = { reason: "ResourceConflict", message };
-  const actions: Action[] = [{ type: "RequeueAfter", ms: idle }];
+  const actions: Action[] = [...first];
   if (previous?.reason !== r.reason || previous.message !== r.message) {
-    actions.unshift({ type: "Event", eventType: "Warning", ...r });
+    actions.push({ type: "Event", eventType: "Warning", ...r });
   }
-  if (obs.finalizer) actions.unshift({ type: "SetFinalizer", present: false });
+  actions.push({ type: "RequeueAfter", ms: idle });
   return { status: setCondition(status, false, r, obs.now, obs.generation), actions, reason: r.message };
 }
 
@@ -672,17 +677,16 @@ export function decideCanary(spec: CanarySpec, status: Status, obs: CanaryObserv
       reason: "suspended",
     };
   }
-  if (obs.conflict) return heldByConflict(status, obs, obs.conflict);
+  if (obs.conflict) {
+    // Writing would start a fight over the same objects, each rollout undoing the other.
+    // The finalizer goes, so deleting the Canary that lost is never blocked.
+    const release: Action[] = obs.finalizer ? [{ type: "SetFinalizer", present: false }] : [];
+    return hold(status, obs, { reason: "ResourceConflict", message: obs.conflict }, release);
+  }
   if (obs.deleting) return revertOnDeletion(spec, status, obs);
   if (obs.routingProblem) {
     // Nothing can move safely while the routes to move are missing: hold everything, say why.
-    const previous = status.conditions?.find((c) => c.type === "Ready");
-    const r = { reason: "VirtualServiceNotFound", message: obs.routingProblem };
-    const actions: Action[] = [{ type: "RequeueAfter", ms: idle }];
-    if (previous?.reason !== r.reason || previous.message !== r.message) {
-      actions.unshift({ type: "Event", eventType: "Warning", ...r });
-    }
-    return { status: setCondition(status, false, r, obs.now, obs.generation), actions, reason: r.message };
+    return hold(status, obs, { reason: "VirtualServiceNotFound", message: obs.routingProblem });
   }
   if (!obs.target.exists) {
     return decision(spec, status, { ...status, phase: phase ?? "Initializing" }, obs, {

@@ -116,13 +116,22 @@ function checkDue(phase: MigrationPhase, p: Phase, now: Date): boolean {
   return elapsed(p.lastCheckTime, now) >= durationMs(phase.validation.interval);
 }
 
-/** Which observations the next decision needs. Pure, so tests and the reconciler agree. */
-export function planMigration(spec: MigrationSpec, status: Status, now: Date): MigrationPlan {
+/**
+ * Which observations the next decision needs. Pure, so tests and the reconciler agree.
+ * A due validation whose routing never reached the VirtualService is not run: that round
+ * routes the step again instead (`routingApplied` false).
+ */
+export function planMigration(
+  spec: MigrationSpec,
+  status: Status,
+  now: Date,
+  routingApplied?: boolean,
+): MigrationPlan {
   const phases = phaseStates(spec, status);
   const i = phases.findIndex((p) => p.state === "Progressing");
   const ps = spec.phases[i];
   const p = phases[i];
-  if (ps === undefined || p === undefined || !checkDue(ps, p, now)) return {};
+  if (ps === undefined || p === undefined || !checkDue(ps, p, now) || routingApplied === false) return {};
   // A service whose share rounds to 0% at this step receives no requests to judge.
   const services = splitPercent(p.percent, ps.to)
     .filter((s) => s.percent > 0)
@@ -508,8 +517,8 @@ function validate(
  * validation is due an interval from here, so with the default range, the interval,
  * its queries see only requests routed at this step; a longer validation.range reaches
  * back before it, as after any step change). No step goes unserved and none is judged
- * on requests of a split that never happened: the validation observed for this
- * decision is set aside.
+ * on requests of a split that never happened: the plan asks for no validation this
+ * round, and any given is set aside.
  */
 function reapplyStep(
   spec: MigrationSpec,
